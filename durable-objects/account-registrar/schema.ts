@@ -1,0 +1,67 @@
+// One account's state, in its AccountRegistrar object's SQLite storage.
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** The account this object serves: a single row (id = 1). */
+export const account = sqliteTable("account", {
+  id: integer("id").primaryKey(),
+  accountId: text("account_id").notNull(),
+  realm: text("realm").notNull(),
+  name: text("name").notNull(),
+  jurisdiction: text("jurisdiction"),
+  regionHint: text("region_hint"),
+  minExpires: integer("min_expires").notNull(),
+  maxExpires: integer("max_expires").notNull(),
+  defaultExpires: integer("default_expires").notNull(),
+  maxBindingsPerDevice: integer("max_bindings_per_device").notNull(),
+  overflow: text("overflow", { enum: ["reject", "replace_oldest"] }).notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const devices = sqliteTable("devices", {
+  id: text("id").primaryKey(),
+  username: text("username").notNull().unique(),
+  /** MD5(username:realm:password), hex. The password itself is never stored. */
+  ha1Md5: text("ha1_md5").notNull(),
+  /** SHA-256(username:realm:password), hex, for RFC 7616/8760 clients. */
+  ha1Sha256: text("ha1_sha256").notNull(),
+  callerIdName: text("caller_id_name"),
+  callerIdNumber: text("caller_id_number"),
+  enabled: integer("enabled", { mode: "boolean" }).notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const numbers = sqliteTable("numbers", {
+  number: text("number").primaryKey(),
+  /** The device this DID rings; null routes it to the account as a whole. */
+  deviceId: text("device_id"),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const bindings = sqliteTable(
+  "bindings",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    deviceId: text("device_id").notNull(),
+    aor: text("aor").notNull(),
+    contact: text("contact").notNull(),
+    instanceId: text("instance_id"),
+    regId: integer("reg_id"),
+    callId: text("call_id").notNull(),
+    cseq: integer("cseq").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    q: real("q"),
+    /** Path URIs as a JSON array. */
+    path: text("path", { mode: "json" }).$type<string[]>().notNull(),
+    received: text("received"),
+    userAgent: text("user_agent"),
+    switchId: text("switch_id"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("bindings_device_contact").on(t.deviceId, t.contact),
+    index("bindings_expires_at").on(t.expiresAt),
+  ],
+);

@@ -1,0 +1,5 @@
+import { applyD1Migrations } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+
+// The catalog's schema, applied to each test file's own D1 database (idempotent).
+await applyD1Migrations(env.CATALOG, env.CATALOG_MIGRATIONS);

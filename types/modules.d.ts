@@ -1,0 +1,5 @@
+// Text modules bundled by wrangler's [[rules]] (drizzle-kit's SQL migrations).
+declare module "*.sql" {
+  const text: string;
+  export default text;
+}
