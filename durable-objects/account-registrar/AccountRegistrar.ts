@@ -1,0 +1,477 @@
+// The single authority for one account: its devices, numbers and live registrations.
+// Every read and write of account state goes through the RPC methods below.
+import { DurableObject } from "cloudflare:workers";
+import { and, asc, eq, gt, inArray, lte, min, sql } from "drizzle-orm";
+import { drizzle, type DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import { computeHa1 } from "../../registrar/digest";
+import { planRegister } from "../../registrar/save";
+import type { Binding, BindingFields, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
+import migrations from "./migrations/migrations.js";
+import { ok, refuse, type Outcome } from "./outcome";
+import type {
+  AccountChanges,
+  AccountInit,
+  AccountRecord,
+  DeviceChanges,
+  DeviceCredentials,
+  DeviceInput,
+  DeviceRecord,
+  NumberRecord,
+  Page,
+  RegionHint,
+  RegisterResult,
+} from "./records";
+import { REGION_HINTS } from "./records";
+import * as schema from "./schema";
+
+const { account, bindings, devices, numbers } = schema;
+
+/** Expired bindings removed per alarm run; more are left to an immediate follow-up run. */
+export const SWEEP_BATCH = 500;
+
+type DeviceRow = typeof devices.$inferSelect;
+type BindingRow = typeof bindings.$inferSelect;
+type AccountRow = typeof account.$inferSelect;
+
+export class AccountRegistrar extends DurableObject {
+  private readonly db: DrizzleSqliteDODatabase<typeof schema>;
+  /** When the object's single alarm is set to fire, as this instance knows it. */
+  private alarmAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, env);
+    this.db = drizzle(ctx.storage, { schema });
+    void ctx.blockConcurrencyWhile(async () => {
+      await migrate(this.db, migrations);
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  // ── account ──────────────────────────────────────────────────────────────
+
+  async initialize(init: AccountInit): Promise<Outcome<AccountRecord>> {
+    if (this.accountRow()) return refuse("conflict", "this account object is already initialised", "realm");
+    const now = Date.now();
+    this.db
+      .insert(account)
+      .values({
+        id: 1,
+        accountId: init.id,
+        realm: init.realm,
+        name: init.name,
+        jurisdiction: init.jurisdiction,
+        regionHint: init.regionHint,
+        ...init.policy,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .run();
+    return ok(toAccount(this.accountRow()!));
+  }
+
+  describe(): Outcome<AccountRecord> {
+    const row = this.accountRow();
+    return row ? ok(toAccount(row)) : refuse("not_found", "no such account", "accountId");
+  }
+
+  updateAccount(changes: AccountChanges): Outcome<AccountRecord> {
+    const row = this.accountRow();
+    if (!row) return refuse("not_found", "no such account", "accountId");
+    const policy: RegistrationPolicy = { ...policyOf(row), ...changes.policy };
+    const inconsistency = policyInconsistency(policy);
+    if (inconsistency) return refuse("invalid", inconsistency.detail, inconsistency.field);
+    this.db
+      .update(account)
+      .set({ name: changes.name ?? row.name, ...policy, updatedAt: Date.now() })
+      .where(eq(account.id, 1))
+      .run();
+    return ok(toAccount(this.accountRow()!));
+  }
+
+  /** Erase everything the account holds; the object is left empty and uninitialised. */
+  async destroy(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.alarmAt = null;
+    await migrate(this.db, migrations);
+  }
+
+  // ── devices ──────────────────────────────────────────────────────────────
+
+  async createDevice(input: DeviceInput): Promise<Outcome<DeviceRecord>> {
+    const acct = this.accountRow();
+    if (!acct) return refuse("not_found", "no such account", "accountId");
+    if (this.deviceByUsername(input.username)) {
+      return refuse("conflict", `username ${input.username} already exists in this account`, "username");
+    }
+    const hashes = await ha1Pair(input.username, acct.realm, input.password);
+    // The digest computation awaited: check again before writing, in the same synchronous step.
+    if (this.deviceByUsername(input.username)) {
+      return refuse("conflict", `username ${input.username} already exists in this account`, "username");
+    }
+    const now = Date.now();
+    const row = this.db
+      .insert(devices)
+      .values({
+        id: newId("dev"),
+        username: input.username,
+        ...hashes,
+        callerIdName: input.callerIdName ?? null,
+        callerIdNumber: input.callerIdNumber ?? null,
+        enabled: input.enabled ?? true,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning()
+      .get();
+    return ok(toDevice(row));
+  }
+
+  getDevice(deviceId: string): Outcome<DeviceRecord> {
+    const row = this.deviceById(deviceId);
+    return row ? ok(toDevice(row)) : refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
+  }
+
+  listDevices(limit: number, after: string | null): Page<DeviceRecord> {
+    const rows = this.db
+      .select()
+      .from(devices)
+      .where(after === null ? undefined : gt(devices.id, after))
+      .orderBy(asc(devices.id))
+      .limit(limit + 1)
+      .all();
+    return page(rows.map(toDevice), limit, (d) => d.id);
+  }
+
+  async updateDevice(deviceId: string, changes: DeviceChanges): Promise<Outcome<DeviceRecord>> {
+    const acct = this.accountRow();
+    const current = this.deviceById(deviceId);
+    if (!acct || !current) return refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
+    const username = changes.username ?? current.username;
+    if (username !== current.username) {
+      if (changes.password === undefined) {
+        return refuse("invalid", "a new username needs a new password (HA1 values include the username)", "password");
+      }
+      if (this.deviceByUsername(username)) {
+        return refuse("conflict", `username ${username} already exists in this account`, "username");
+      }
+    }
+    const hashes = changes.password === undefined ? {} : await ha1Pair(username, acct.realm, changes.password);
+    if (username !== current.username && this.deviceByUsername(username)) {
+      return refuse("conflict", `username ${username} already exists in this account`, "username");
+    }
+    if (!this.deviceById(deviceId)) return refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
+    const row = this.db
+      .update(devices)
+      .set({
+        username,
+        ...hashes,
+        ...(changes.callerIdName !== undefined && { callerIdName: changes.callerIdName }),
+        ...(changes.callerIdNumber !== undefined && { callerIdNumber: changes.callerIdNumber }),
+        ...(changes.enabled !== undefined && { enabled: changes.enabled }),
+        updatedAt: Date.now(),
+      })
+      .where(eq(devices.id, deviceId))
+      .returning()
+      .get();
+    if (username !== current.username) {
+      // Bindings were made under the old address of record: the device must register again.
+      this.db.delete(bindings).where(eq(bindings.deviceId, deviceId)).run();
+    }
+    return ok(toDevice(row!));
+  }
+
+  /** Remove a device with its bindings; numbers that rang it fall back to the account. */
+  deleteDevice(deviceId: string): Outcome<{ deleted: string }> {
+    if (!this.deviceById(deviceId)) return refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
+    this.ctx.storage.transactionSync(() => {
+      this.db.delete(bindings).where(eq(bindings.deviceId, deviceId)).run();
+      this.db.update(numbers).set({ deviceId: null }).where(eq(numbers.deviceId, deviceId)).run();
+      this.db.delete(devices).where(eq(devices.id, deviceId)).run();
+    });
+    return ok({ deleted: deviceId });
+  }
+
+  // ── numbers (DIDs) ───────────────────────────────────────────────────────
+
+  assignNumber(number: string, deviceId: string | null): Outcome<NumberRecord> {
+    if (!this.accountRow()) return refuse("not_found", "no such account", "accountId");
+    if (deviceId !== null && !this.deviceById(deviceId)) {
+      return refuse("invalid", `no device ${deviceId} in this account`, "deviceId");
+    }
+    const existing = this.db.select().from(numbers).where(eq(numbers.number, number)).get();
+    if (existing) {
+      const row = this.db.update(numbers).set({ deviceId }).where(eq(numbers.number, number)).returning().get();
+      return ok(row!);
+    }
+    const row = this.db.insert(numbers).values({ number, deviceId, createdAt: Date.now() }).returning().get();
+    return ok(row);
+  }
+
+  getNumber(number: string): Outcome<NumberRecord> {
+    const row = this.db.select().from(numbers).where(eq(numbers.number, number)).get();
+    return row ? ok(row) : refuse("not_found", `number ${number} is not in this account`, "number");
+  }
+
+  listNumbers(limit: number, after: string | null): Page<NumberRecord> {
+    const rows = this.db
+      .select()
+      .from(numbers)
+      .where(after === null ? undefined : gt(numbers.number, after))
+      .orderBy(asc(numbers.number))
+      .limit(limit + 1)
+      .all();
+    return page(rows, limit, (n) => n.number);
+  }
+
+  releaseNumber(number: string): Outcome<{ deleted: string }> {
+    const removed = this.db.delete(numbers).where(eq(numbers.number, number)).returning().all();
+    return removed.length > 0 ? ok({ deleted: number }) : refuse("not_found", `number ${number} is not in this account`, "number");
+  }
+
+  // ── switch callbacks ─────────────────────────────────────────────────────
+
+  /** Credentials for a switch to challenge a device with. Reads one row; writes nothing. */
+  authenticate(username: string): DeviceCredentials | null {
+    const acct = this.accountRow();
+    const device = this.deviceByUsername(username);
+    if (!acct || !device) return null;
+    return {
+      deviceId: device.id,
+      username: device.username,
+      realm: acct.realm,
+      ha1Md5: device.ha1Md5,
+      ha1Sha256: device.ha1Sha256,
+      callerIdName: device.callerIdName,
+      callerIdNumber: device.callerIdNumber,
+      enabled: device.enabled,
+      policy: policyOf(acct),
+    };
+  }
+
+  /** Apply a REGISTER (already authenticated by the switch or the edge) to the device's bindings. */
+  async register(username: string, request: RegisterRequest): Promise<RegisterResult> {
+    const acct = this.accountRow();
+    const device = this.deviceByUsername(username);
+    if (!acct || !device || !device.enabled) return { status: "unknown_device" };
+    const now = Date.now();
+    const existing = this.liveBindingsOf(device.id, now);
+    const outcome = planRegister(existing, request, policyOf(acct), now);
+    if (!outcome.ok) return { status: "rejected", error: outcome.error };
+    const { inserts, updates, deletes } = outcome.plan;
+    this.ctx.storage.transactionSync(() => {
+      // Expired rows may still hold a contact the request re-registers: clear them first.
+      this.db
+        .delete(bindings)
+        .where(and(eq(bindings.deviceId, device.id), lte(bindings.expiresAt, now)))
+        .run();
+      if (deletes.length > 0) this.db.delete(bindings).where(inArray(bindings.id, deletes)).run();
+      for (const { id, fields } of updates) {
+        this.db
+          .update(bindings)
+          .set({ ...fields, updatedAt: now })
+          .where(and(eq(bindings.id, id), eq(bindings.deviceId, device.id)))
+          .run();
+      }
+      for (const fields of inserts) {
+        this.db
+          .insert(bindings)
+          .values({ ...fields, deviceId: device.id, createdAt: now, updatedAt: now })
+          .run();
+      }
+    });
+    const deadlines = [...inserts, ...updates.map((u) => u.fields)].map((f: BindingFields) => f.expiresAt);
+    if (deadlines.length > 0) await this.expireNoLaterThan(Math.min(...deadlines));
+    return { status: "registered", bindings: this.liveBindingsOf(device.id, now) };
+  }
+
+  /** Remove one contact of a device, or all of them with "*". Returns how many were removed. */
+  unregister(username: string, contact: string | "*"): Outcome<{ removed: number }> {
+    const device = this.deviceByUsername(username);
+    if (!device) return refuse("not_found", `no device ${username} in this account`, "username");
+    const where =
+      contact === "*"
+        ? eq(bindings.deviceId, device.id)
+        : and(eq(bindings.deviceId, device.id), eq(bindings.contact, contact));
+    const removed = this.db.delete(bindings).where(where).returning({ id: bindings.id }).all();
+    return ok({ removed: removed.length });
+  }
+
+  /** Where a device can be reached now: its live bindings, best q first, newest first. */
+  locate(username: string): Binding[] | null {
+    const device = this.deviceByUsername(username);
+    if (!device || !device.enabled) return null;
+    return this.liveBindingsOf(device.id, Date.now()).sort(
+      (a, b) => (b.q ?? 1) - (a.q ?? 1) || b.updatedAt - a.updatedAt,
+    );
+  }
+
+  // ── registrations (provisioning view) ────────────────────────────────────
+
+  listBindings(filter: { deviceId?: string }, limit: number, after: number | null): Page<Binding> {
+    const now = Date.now();
+    const rows = this.db
+      .select()
+      .from(bindings)
+      .where(
+        and(
+          gt(bindings.expiresAt, now),
+          filter.deviceId === undefined ? undefined : eq(bindings.deviceId, filter.deviceId),
+          after === null ? undefined : gt(bindings.id, after),
+        ),
+      )
+      .orderBy(asc(bindings.id))
+      .limit(limit + 1)
+      .all();
+    return page(rows.map(toBinding), limit, (b) => String(b.id));
+  }
+
+  /** Drop one binding so that the device has to register again. */
+  removeBinding(bindingId: number): Outcome<{ deleted: number }> {
+    const removed = this.db
+      .delete(bindings)
+      .where(and(eq(bindings.id, bindingId), gt(bindings.expiresAt, Date.now())))
+      .returning({ id: bindings.id })
+      .all();
+    return removed.length > 0
+      ? ok({ deleted: bindingId })
+      : refuse("not_found", `no live registration ${bindingId} in this account`, "registrationId");
+  }
+
+  // ── expiry ───────────────────────────────────────────────────────────────
+
+  /** Sweep expired bindings in bounded batches, then aim the alarm at the next deadline. */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = Date.now();
+    const swept = this.db
+      .delete(bindings)
+      .where(
+        inArray(
+          bindings.id,
+          this.db
+            .select({ id: bindings.id })
+            .from(bindings)
+            .where(lte(bindings.expiresAt, now))
+            .orderBy(asc(bindings.expiresAt))
+            .limit(SWEEP_BATCH),
+        ),
+      )
+      .returning({ id: bindings.id })
+      .all();
+    const next = swept.length === SWEEP_BATCH ? now : this.earliestDeadline();
+    if (next !== null) await this.expireNoLaterThan(next);
+  }
+
+  /** Move the alarm only when a deadline comes earlier than the one already set (each set bills a write). */
+  private async expireNoLaterThan(deadline: number): Promise<void> {
+    if (this.alarmAt !== null && this.alarmAt <= deadline) return;
+    this.alarmAt = deadline;
+    await this.ctx.storage.setAlarm(deadline);
+  }
+
+  private earliestDeadline(): number | null {
+    const row = this.db.select({ at: min(bindings.expiresAt) }).from(bindings).get();
+    return row?.at ?? null;
+  }
+
+  // ── reads ────────────────────────────────────────────────────────────────
+
+  private accountRow(): AccountRow | undefined {
+    return this.db.select().from(account).where(eq(account.id, 1)).get();
+  }
+
+  private deviceByUsername(username: string): DeviceRow | undefined {
+    return this.db.select().from(devices).where(eq(devices.username, username)).get();
+  }
+
+  private deviceById(deviceId: string): DeviceRow | undefined {
+    return this.db.select().from(devices).where(eq(devices.id, deviceId)).get();
+  }
+
+  private liveBindingsOf(deviceId: string, now: number): Binding[] {
+    return this.db
+      .select()
+      .from(bindings)
+      .where(and(eq(bindings.deviceId, deviceId), gt(bindings.expiresAt, now)))
+      .all()
+      .map(toBinding);
+  }
+
+  /** Counts for tests and diagnostics: all rows, expired or not. */
+  storedBindingCount(): number {
+    return this.db.select({ n: sql<number>`count(*)` }).from(bindings).get()?.n ?? 0;
+  }
+}
+
+// ── mapping rows to records ────────────────────────────────────────────────
+
+function policyOf(row: AccountRow): RegistrationPolicy {
+  return {
+    minExpires: row.minExpires,
+    maxExpires: row.maxExpires,
+    defaultExpires: row.defaultExpires,
+    maxBindingsPerDevice: row.maxBindingsPerDevice,
+    overflow: row.overflow,
+  };
+}
+
+/** A merged policy must still make sense: min ≤ default ≤ max. */
+export function policyInconsistency(policy: RegistrationPolicy): { field: string; detail: string } | null {
+  if (policy.minExpires > policy.maxExpires) {
+    return { field: "policy.minExpires", detail: "minExpires must not exceed maxExpires" };
+  }
+  if (policy.defaultExpires < policy.minExpires || policy.defaultExpires > policy.maxExpires) {
+    return { field: "policy.defaultExpires", detail: "defaultExpires must lie between minExpires and maxExpires" };
+  }
+  return null;
+}
+
+function toAccount(row: AccountRow): AccountRecord {
+  return {
+    id: row.accountId,
+    realm: row.realm,
+    name: row.name,
+    jurisdiction: row.jurisdiction === "eu" ? "eu" : null,
+    regionHint: (REGION_HINTS as readonly string[]).includes(row.regionHint ?? "") ? (row.regionHint as RegionHint) : null,
+    policy: policyOf(row),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function toDevice(row: DeviceRow): DeviceRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    callerIdName: row.callerIdName,
+    callerIdNumber: row.callerIdNumber,
+    enabled: row.enabled,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function toBinding(row: BindingRow): Binding {
+  return { ...row, path: row.path ?? [] };
+}
+
+function page<T>(rows: T[], limit: number, keyOf: (item: T) => string): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, next: rows.length > limit && last !== undefined ? keyOf(last) : null };
+}
+
+async function ha1Pair(username: string, realm: string, password: string) {
+  const [ha1Md5, ha1Sha256] = await Promise.all([
+    computeHa1("MD5", username, realm, password),
+    computeHa1("SHA-256", username, realm, password),
+  ]);
+  return { ha1Md5, ha1Sha256 };
+}
+
+function newId(prefix: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  return `${prefix}_${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}

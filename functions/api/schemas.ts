@@ -1,0 +1,300 @@
+// Request and response schemas of the provisioning API. The same schemas validate requests
+// and generate the OpenAPI document, so the two cannot drift apart.
+import { z } from "@hono/zod-openapi";
+import { REGION_HINTS } from "../../durable-objects/account-registrar/records";
+
+// ── field rules ──────────────────────────────────────────────────────────────
+
+export const Realm = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "a lowercase host name, e.g. acme.sip.example.net")
+  .openapi({ example: "acme.sip.example.net", description: "SIP domain the account's devices register to; also its digest realm. Fixed once created." });
+
+export const Username = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._~+-]+$/, "letters, digits and . _ ~ + - only")
+  .openapi({ example: "1001", description: "SIP user part of the device's address of record." });
+
+export const Password = z
+  .string()
+  .min(8, "at least 8 characters")
+  .max(128)
+  .openapi({ example: "s3cret-1001", description: "Write-only. Stored as digest HA1 values (MD5 and SHA-256), never as text." });
+
+export const E164 = z
+  .string()
+  .regex(/^\+[1-9][0-9]{6,14}$/, "an E.164 number such as +14155550100")
+  .openapi({ example: "+14155550100" });
+
+const DisplayName = z.string().min(1).max(100);
+const CallerIdNumber = z.string().regex(/^\+?[0-9*#]{1,32}$/, "digits, optionally with a leading +");
+
+export const RegionHint = z
+  .enum(REGION_HINTS)
+  .openapi({ description: "Durable Object location hint: where the account's object is created. Put it near the switches that serve the account." });
+
+export const JurisdictionSchema = z
+  .enum(["eu"])
+  .openapi({ description: "Keep the account's object and its data inside the EU. Its realm is then served by switches whose credential is issued for the EU jurisdiction." });
+
+const Seconds = z.number().int().min(1).max(86_400);
+
+export const PolicyInput = z
+  .object({
+    minExpires: Seconds.optional(),
+    maxExpires: Seconds.optional(),
+    defaultExpires: Seconds.optional(),
+    maxBindingsPerDevice: z.number().int().min(1).max(100).optional(),
+    overflow: z.enum(["reject", "replace_oldest"]).optional(),
+  })
+  .strict()
+  .openapi("RegistrationPolicyInput");
+
+export const Policy = z
+  .object({
+    minExpires: Seconds.openapi({ description: "Shortest registration accepted (s); shorter gets 423 Interval Too Brief." }),
+    maxExpires: Seconds.openapi({ description: "Longest registration granted (s); longer is shortened." }),
+    defaultExpires: Seconds.openapi({ description: "Granted when a REGISTER names no expiry (s)." }),
+    maxBindingsPerDevice: z.number().int().openapi({ description: "Live contacts one device may hold." }),
+    overflow: z.enum(["reject", "replace_oldest"]).openapi({ description: "A REGISTER beyond the limit is refused (503) or replaces the least recently refreshed binding." }),
+  })
+  .openapi("RegistrationPolicy");
+
+const Timestamp = z.string().openapi({ format: "date-time", example: "2026-11-25T19:31:15.000Z" });
+export const AccountId = z.string().regex(/^[0-9a-f]{64}$/, "an account id (64 hex digits)");
+
+// ── path and query parameters ────────────────────────────────────────────────
+
+export const AccountParams = z.object({
+  accountId: AccountId.openapi({ param: { name: "accountId", in: "path" } }),
+});
+
+export const Pagination = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(50)
+    .openapi({ param: { name: "limit", in: "query" }, description: "Items per page (1-500, default 50)." }),
+  after: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ param: { name: "after", in: "query" }, description: "The `next` value of the previous page." }),
+});
+
+export function pageOf<T extends z.ZodType>(item: T, name: string) {
+  return z
+    .object({
+      items: z.array(item),
+      next: z.string().nullable().openapi({ description: "Cursor for the following page, null on the last page." }),
+    })
+    .openapi(name);
+}
+
+// ── resources ────────────────────────────────────────────────────────────────
+
+export const AccountCreate = z
+  .object({
+    realm: Realm,
+    name: DisplayName,
+    regionHint: RegionHint.optional(),
+    jurisdiction: JurisdictionSchema.optional(),
+    policy: PolicyInput.optional(),
+  })
+  .strict()
+  .openapi("AccountCreate");
+
+export const AccountUpdate = z
+  .object({ name: DisplayName.optional(), policy: PolicyInput.optional() })
+  .strict()
+  .openapi("AccountUpdate");
+
+export const Account = z
+  .object({
+    id: AccountId,
+    realm: Realm,
+    name: z.string(),
+    regionHint: RegionHint.nullable(),
+    jurisdiction: JurisdictionSchema.nullable(),
+    policy: Policy,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi("Account");
+
+export const AccountSummary = z
+  .object({
+    id: AccountId,
+    realm: Realm,
+    name: z.string(),
+    regionHint: RegionHint.nullable(),
+    jurisdiction: JurisdictionSchema.nullable(),
+    createdAt: Timestamp,
+  })
+  .openapi("AccountSummary");
+
+export const DeviceCreate = z
+  .object({
+    username: Username,
+    password: Password,
+    callerIdName: DisplayName.nullable().optional(),
+    callerIdNumber: CallerIdNumber.nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .openapi("DeviceCreate");
+
+export const DeviceUpdate = z
+  .object({
+    username: Username.optional(),
+    password: Password.optional(),
+    callerIdName: DisplayName.nullable().optional(),
+    callerIdNumber: CallerIdNumber.nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .openapi("DeviceUpdate");
+
+export const Device = z
+  .object({
+    id: z.string(),
+    username: Username,
+    callerIdName: z.string().nullable(),
+    callerIdNumber: z.string().nullable(),
+    enabled: z.boolean(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi("Device");
+
+export const DeviceParams = AccountParams.extend({
+  deviceId: z.string().min(1).max(64).openapi({ param: { name: "deviceId", in: "path" } }),
+});
+
+export const NumberCreate = z
+  .object({
+    number: E164,
+    deviceId: z.string().min(1).max(64).nullable().optional().openapi({ description: "Device the number rings; omit or null to route it to the account." }),
+  })
+  .strict()
+  .openapi("NumberCreate");
+
+export const NumberUpdate = z
+  .object({ deviceId: z.string().min(1).max(64).nullable() })
+  .strict()
+  .openapi("NumberUpdate");
+
+export const PhoneNumber = z
+  .object({ number: E164, deviceId: z.string().nullable(), createdAt: Timestamp })
+  .openapi("Number");
+
+export const NumberParams = AccountParams.extend({
+  number: E164.openapi({ param: { name: "number", in: "path" } }),
+});
+
+export const Registration = z
+  .object({
+    id: z.number().int(),
+    deviceId: z.string(),
+    aor: z.string().openapi({ example: "sip:1001@acme.sip.example.net" }),
+    contact: z.string().openapi({ example: "sip:1001@192.0.2.10:5060;transport=udp" }),
+    instanceId: z.string().nullable(),
+    regId: z.number().int().nullable(),
+    callId: z.string(),
+    cseq: z.number().int(),
+    q: z.number().nullable(),
+    path: z.array(z.string()),
+    received: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    switchId: z.string().nullable().openapi({ description: "The switch holding this registration; calls reach the contact through it." }),
+    expiresAt: Timestamp,
+    expiresIn: z.number().int().openapi({ description: "Seconds until the binding expires." }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi("Registration");
+
+export const RegistrationQuery = Pagination.extend({
+  deviceId: z.string().min(1).max(64).optional().openapi({ param: { name: "deviceId", in: "query" }, description: "Only this device's registrations." }),
+});
+
+export const RegistrationParams = AccountParams.extend({
+  registrationId: z.coerce.number().int().min(1).openapi({ param: { name: "registrationId", in: "path" } }),
+});
+
+export const SwitchCreate = z
+  .object({
+    name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, "letters, digits and . _ - only"),
+    address: z
+      .string()
+      .max(255)
+      .regex(/^sips?:[^\s<>"]+$/, "a SIP URI such as sip:10.0.0.4:5060")
+      .openapi({ description: "SIP URI peer switches use to reach this one." }),
+    jurisdiction: JurisdictionSchema.optional(),
+  })
+  .strict()
+  .openapi("SwitchCreate");
+
+export const SwitchUpdate = z
+  .object({
+    name: SwitchCreate.shape.name.optional(),
+    address: SwitchCreate.shape.address.optional(),
+  })
+  .strict()
+  .openapi("SwitchUpdate");
+
+export const Switch = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    address: z.string(),
+    jurisdiction: JurisdictionSchema.nullable(),
+    credentialIssuedAt: Timestamp.openapi({ description: "Credentials issued before this instant are refused." }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi("Switch");
+
+export const SwitchWithCredential = z
+  .object({
+    switch: Switch,
+    credential: z.string().openapi({ description: "Shown once. The switch sends it on every callback; see docs/switch-credentials." }),
+  })
+  .openapi("SwitchWithCredential");
+
+export const SwitchParams = z.object({
+  switchId: z.string().min(1).max(64).openapi({ param: { name: "switchId", in: "path" } }),
+});
+
+export const ApiKeyCreate = z.object({ name: DisplayName }).strict().openapi("ApiKeyCreate");
+
+export const ApiKey = z
+  .object({ id: z.string(), accountId: AccountId, name: z.string(), createdAt: Timestamp })
+  .openapi("ApiKey");
+
+export const ApiKeyWithSecret = z
+  .object({ apiKey: ApiKey, key: z.string().openapi({ description: "Shown once; only its hash is kept." }) })
+  .openapi("ApiKeyWithSecret");
+
+export const ApiKeyParams = AccountParams.extend({
+  keyId: z.string().regex(/^[0-9a-f]{20}$/, "an API key id").openapi({ param: { name: "keyId", in: "path" } }),
+});
+
+export const Deleted = z.object({ deleted: z.union([z.string(), z.number()]) }).openapi("Deleted");
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");

@@ -1,0 +1,182 @@
+// /switches: the operator's switch fleet. Each switch gets a signed credential, shown once.
+import { createRoute } from "@hono/zod-openapi";
+import { asc, eq, gt } from "drizzle-orm";
+import { switches } from "../../catalog/schema";
+import { catalog } from "../catalog";
+import { randomId } from "../lib/crypto";
+import { forgetSwitchSnapshot, issueSwitchCredential, type SwitchRow } from "../switches/credentials";
+import { type Api, type ApiContext, iso, json, jsonBody, operatorOnly, problems, security } from "./common";
+import { ProblemError, unwrap } from "./problem";
+import { Deleted, Pagination, Switch, SwitchCreate, SwitchParams, SwitchUpdate, SwitchWithCredential, pageOf } from "./schemas";
+
+const tags = ["Switches"];
+
+const switchView = (row: SwitchRow) => ({
+  id: row.id,
+  name: row.name,
+  address: row.address,
+  jurisdiction: row.jurisdiction === "eu" ? ("eu" as const) : null,
+  credentialIssuedAt: iso(row.credentialNotBefore),
+  createdAt: iso(row.createdAt),
+  updatedAt: iso(row.updatedAt),
+});
+
+const nameTaken = (name: string) =>
+  new ProblemError(409, `a switch named ${name} already exists`, [{ field: "name", message: "already in use" }]);
+
+const unknownSwitch = (id: string) =>
+  new ProblemError(404, `no switch ${id}`, [{ field: "switchId", message: "unknown switch" }]);
+
+async function switchByName(c: ApiContext, name: string) {
+  return catalog(c.env).select({ id: switches.id }).from(switches).where(eq(switches.name, name)).get();
+}
+
+export function registerSwitchRoutes(api: Api) {
+  api.openapi(
+    createRoute({
+      method: "post",
+      path: "/switches",
+      tags,
+      security,
+      summary: "Add a switch to the fleet (operator key); answers its credential once",
+      request: { body: jsonBody(SwitchCreate) },
+      responses: { 201: json(SwitchWithCredential, "The switch and its credential."), ...problems(400, 401, 403, 409, 413, 415) },
+    }),
+    async (c) => {
+      operatorOnly(c);
+      const input = c.req.valid("json");
+      const now = Date.now();
+      const id = randomId("sw");
+      const credential = await issueSwitchCredential(c.env, id, now);
+      const rows = await catalog(c.env)
+        .insert(switches)
+        .values({ id, name: input.name, address: input.address, jurisdiction: input.jurisdiction ?? null, credentialNotBefore: now, createdAt: now, updatedAt: now })
+        .onConflictDoNothing()
+        .returning()
+        .all();
+      if (rows.length === 0) throw nameTaken(input.name);
+      forgetSwitchSnapshot();
+      return c.json({ switch: switchView(rows[0]!), credential }, 201);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: "get",
+      path: "/switches",
+      tags,
+      security,
+      summary: "List switches (operator key)",
+      request: { query: Pagination },
+      responses: { 200: json(pageOf(Switch, "SwitchPage"), "A page of switches."), ...problems(400, 401, 403) },
+    }),
+    async (c) => {
+      operatorOnly(c);
+      const { limit, after } = c.req.valid("query");
+      const rows = await catalog(c.env)
+        .select()
+        .from(switches)
+        .where(after === undefined ? undefined : gt(switches.id, after))
+        .orderBy(asc(switches.id))
+        .limit(limit + 1)
+        .all();
+      const items = rows.slice(0, limit).map(switchView);
+      return c.json({ items, next: rows.length > limit ? items.at(-1)!.id : null }, 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: "get",
+      path: "/switches/{switchId}",
+      tags,
+      security,
+      summary: "Read a switch (operator key)",
+      request: { params: SwitchParams },
+      responses: { 200: json(Switch, "The switch."), ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      operatorOnly(c);
+      const { switchId } = c.req.valid("param");
+      const row = await catalog(c.env).select().from(switches).where(eq(switches.id, switchId)).get();
+      if (!row) throw unknownSwitch(switchId);
+      return c.json(switchView(row), 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: "patch",
+      path: "/switches/{switchId}",
+      tags,
+      security,
+      summary: "Rename a switch or change its peer address (operator key)",
+      request: { params: SwitchParams, body: jsonBody(SwitchUpdate) },
+      responses: { 200: json(Switch, "The switch."), ...problems(400, 401, 403, 404, 409, 413, 415) },
+    }),
+    async (c) => {
+      operatorOnly(c);
+      const { switchId } = c.req.valid("param");
+      const changes = c.req.valid("json");
+      if (changes.name !== undefined) {
+        const holder = await switchByName(c, changes.name);
+        if (holder && holder.id !== switchId) throw nameTaken(changes.name);
+      }
+      const row = await catalog(c.env)
+        .update(switches)
+        .set({ ...changes, updatedAt: Date.now() })
+        .where(eq(switches.id, switchId))
+        .returning()
+        .get();
+      if (!row) throw unknownSwitch(switchId);
+      forgetSwitchSnapshot();
+      return c.json(switchView(row), 200);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: "post",
+      path: "/switches/{switchId}/credential",
+      tags,
+      security,
+      summary: "Issue a new credential; the previous one stops working within the switch cache interval (operator key)",
+      request: { params: SwitchParams },
+      responses: { 201: json(SwitchWithCredential, "The switch and its new credential."), ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      operatorOnly(c);
+      const { switchId } = c.req.valid("param");
+      const now = Date.now();
+      const row = await catalog(c.env)
+        .update(switches)
+        .set({ credentialNotBefore: now, updatedAt: now })
+        .where(eq(switches.id, switchId))
+        .returning()
+        .get();
+      if (!row) throw unknownSwitch(switchId);
+      forgetSwitchSnapshot();
+      return c.json({ switch: switchView(row), credential: await issueSwitchCredential(c.env, switchId, now) }, 201);
+    },
+  );
+
+  api.openapi(
+    createRoute({
+      method: "delete",
+      path: "/switches/{switchId}",
+      tags,
+      security,
+      summary: "Remove a switch; its credential stops working within the switch cache interval (operator key)",
+      request: { params: SwitchParams },
+      responses: { 200: json(Deleted, "The switch is removed."), ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      operatorOnly(c);
+      const { switchId } = c.req.valid("param");
+      const removed = await catalog(c.env).delete(switches).where(eq(switches.id, switchId)).returning({ id: switches.id }).all();
+      if (removed.length === 0) throw unknownSwitch(switchId);
+      forgetSwitchSnapshot();
+      return c.json({ deleted: switchId }, 200);
+    },
+  );
+}

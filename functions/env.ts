@@ -1,0 +1,13 @@
+import type { AccountRegistrar } from "../durable-objects/account-registrar/AccountRegistrar";
+
+/** Bindings and secrets the edge Worker runs with (wrangler.toml, `wrangler secret put`, `.dev.vars`). */
+export interface Env {
+  REGISTRAR: DurableObjectNamespace<AccountRegistrar>;
+  CATALOG: D1Database;
+  /** Operator-wide API key (secret). Full access to every account, switches and keys. */
+  OPERATOR_API_KEY: string;
+  /** HMAC key that signs switch credentials (secret). Rotating it revokes every switch credential. */
+  SWITCH_SIGNING_KEY: string;
+  /** Milliseconds an isolate trusts its cached switch list; revocation takes effect within it. */
+  SWITCH_CACHE_TTL_MS?: string;
+}

@@ -1,0 +1,18 @@
+// The edge Worker: one Hono app for every HTTP entry point, and the Durable Object classes it binds.
+import { Hono } from "hono";
+import { createApi } from "./api/app";
+import { answerError, problemResponse } from "./api/problem";
+import type { Env } from "./env";
+
+export { AccountRegistrar } from "../durable-objects/account-registrar/AccountRegistrar";
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.get("/healthz", (c) => c.json({ ok: true }));
+app.route("/api/v1", createApi());
+
+app.notFound(() => problemResponse(404, "no such route", [{ field: "path", message: "unknown route" }]));
+
+app.onError(answerError);
+
+export default app satisfies ExportedHandler<Env>;

@@ -1,0 +1,106 @@
+// Switch credentials: signed by the edge, checked on every switch callback without a catalog
+// round trip. Each isolate keeps a snapshot of the switch list, re-read at most every
+// SWITCH_CACHE_TTL_MS, so deleting a switch or rotating its credential takes effect within that.
+import { catalog } from "../catalog";
+import type { Env } from "../env";
+import { base64url, fromBase64url, hmacSign, hmacVerify } from "../lib/crypto";
+import { switches } from "../../catalog/schema";
+
+const PREFIX = "wsc1";
+const DEFAULT_TTL_MS = 5_000;
+/** An unknown switch id forces a re-read of the list at most this often (a switch just added). */
+const UNKNOWN_REFRESH_MS = 1_000;
+
+export type SwitchRow = typeof switches.$inferSelect;
+
+export interface SwitchIdentity {
+  id: string;
+  name: string;
+  address: string;
+  jurisdiction: "eu" | null;
+}
+
+interface Claims {
+  /** switch id */
+  s: string;
+  /** issued at, ms */
+  i: number;
+}
+
+export async function issueSwitchCredential(env: Env, switchId: string, issuedAt: number): Promise<string> {
+  const payload = base64url(new TextEncoder().encode(JSON.stringify({ s: switchId, i: issuedAt } satisfies Claims)));
+  const signature = base64url(await hmacSign(signingKey(env), `${PREFIX}.${payload}`));
+  return `${PREFIX}.${payload}.${signature}`;
+}
+
+/** The switch a credential belongs to, or null when it is forged, revoked, rotated away or malformed. */
+export async function verifySwitchCredential(env: Env, credential: string, now: number): Promise<SwitchIdentity | null> {
+  const parts = credential.split(".");
+  if (parts.length !== 3 || parts[0] !== PREFIX) return null;
+  const [, payload, signatureText] = parts as [string, string, string];
+  const signature = fromBase64url(signatureText);
+  if (!signature || !(await hmacVerify(signingKey(env), `${PREFIX}.${payload}`, signature))) return null;
+  const claims = parseClaims(payload);
+  if (!claims) return null;
+  const row = await knownSwitch(env, claims.s, now);
+  if (!row || claims.i < row.credentialNotBefore) return null;
+  return { id: row.id, name: row.name, address: row.address, jurisdiction: row.jurisdiction === "eu" ? "eu" : null };
+}
+
+function parseClaims(payload: string): Claims | null {
+  const bytes = fromBase64url(payload);
+  if (!bytes) return null;
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    if (typeof value !== "object" || value === null) return null;
+    const { s, i } = value as Record<string, unknown>;
+    return typeof s === "string" && typeof i === "number" ? { s, i } : null;
+  } catch {
+    return null;
+  }
+}
+
+function signingKey(env: Env): string {
+  const key = env.SWITCH_SIGNING_KEY ?? "";
+  if (key.length < 32) throw new Error("SWITCH_SIGNING_KEY is missing or shorter than 32 characters");
+  return key;
+}
+
+// ── the isolate's snapshot of the switch list ────────────────────────────────
+
+interface Snapshot {
+  loadedAt: number;
+  byId: Map<string, SwitchRow>;
+}
+
+let snapshot: Snapshot | null = null;
+let loading: Promise<Snapshot> | null = null;
+
+async function knownSwitch(env: Env, switchId: string, now: number): Promise<SwitchRow | undefined> {
+  const ttl = Number(env.SWITCH_CACHE_TTL_MS ?? DEFAULT_TTL_MS) || DEFAULT_TTL_MS;
+  let current = snapshot;
+  if (!current || now - current.loadedAt >= ttl) current = await reload(env, now);
+  const row = current.byId.get(switchId);
+  if (row || now - current.loadedAt < UNKNOWN_REFRESH_MS) return row;
+  return (await reload(env, now)).byId.get(switchId);
+}
+
+function reload(env: Env, now: number): Promise<Snapshot> {
+  loading ??= catalog(env)
+    .select()
+    .from(switches)
+    .all()
+    .then((rows) => {
+      snapshot = { loadedAt: now, byId: new Map(rows.map((r) => [r.id, r])) };
+      return snapshot;
+    })
+    .finally(() => {
+      loading = null;
+    });
+  return loading;
+}
+
+/** Forget the snapshot (this isolate only): the API calls it after changing a switch. */
+export function forgetSwitchSnapshot(): void {
+  snapshot = null;
+}

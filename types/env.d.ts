@@ -1,0 +1,12 @@
+// The Worker's bindings as seen by `env` from "cloudflare:workers" (tests included).
+declare namespace Cloudflare {
+  interface Env {
+    REGISTRAR: DurableObjectNamespace<import("../durable-objects/account-registrar/AccountRegistrar").AccountRegistrar>;
+    CATALOG: D1Database;
+    OPERATOR_API_KEY: string;
+    SWITCH_SIGNING_KEY: string;
+    SWITCH_CACHE_TTL_MS?: string;
+    /** Tests only: the catalog migrations read by vitest.config.ts. */
+    CATALOG_MIGRATIONS: import("@cloudflare/vitest-plugin").D1Migration[];
+  }
+}
