@@ -4,22 +4,40 @@ import { defineConfig } from "vitest/config";
 const catalogMigrations = await readD1Migrations("./catalog/migrations");
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          CATALOG_MIGRATIONS: catalogMigrations,
-          OPERATOR_API_KEY: "test-operator-key-0123456789abcdef",
-          SWITCH_SIGNING_KEY: "test-switch-signing-key-0123456789abcdef",
-          SWITCH_CACHE_TTL_MS: "200",
+  test: {
+    projects: [
+      {
+        // Unit and integration tests inside workerd, with real Durable Object SQLite storage and D1.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                CATALOG_MIGRATIONS: catalogMigrations,
+                OPERATOR_API_KEY: "test-operator-key-0123456789abcdef",
+                SWITCH_SIGNING_KEY: "test-switch-signing-key-0123456789abcdef",
+                SWITCH_CACHE_TTL_MS: "200",
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/node/**", "test/e2e/**", "test/browser/**"],
+          setupFiles: ["./test/setup.ts"],
         },
       },
-    }),
-  ],
-  test: {
-    include: ["test/**/*.test.ts"],
-    exclude: ["test/e2e/**", "test/browser/**"],
-    setupFiles: ["./test/setup.ts"],
+      {
+        // The local server as an operator runs it (`npm start`), driven from Node.
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 240_000,
+          hookTimeout: 240_000,
+        },
+      },
+    ],
   },
 });

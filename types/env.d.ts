@@ -1,5 +1,9 @@
 // The Worker's bindings as seen by `env` from "cloudflare:workers" (tests included).
 declare namespace Cloudflare {
+  interface GlobalProps {
+    mainModule: typeof import("../functions/index");
+    durableNamespaces: "AccountRegistrar";
+  }
   interface Env {
     REGISTRAR: DurableObjectNamespace<import("../durable-objects/account-registrar/AccountRegistrar").AccountRegistrar>;
     CATALOG: D1Database;

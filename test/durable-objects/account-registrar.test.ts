@@ -1,0 +1,268 @@
+// The AccountRegistrar object with its real SQLite storage: registrar rules, expiry, secrets at rest.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { SWEEP_BATCH } from "../../durable-objects/account-registrar/AccountRegistrar";
+import { computeHa1 } from "../../registrar/digest";
+import { DEFAULT_POLICY, type RegisterRequest, type RegistrationPolicy } from "../../registrar/types";
+import { uniqueRealm } from "../helpers";
+
+async function account(policy: Partial<RegistrationPolicy> = {}) {
+  const realm = uniqueRealm("do");
+  const id = env.REGISTRAR.idFromName(realm);
+  const stub = env.REGISTRAR.get(id);
+  const init = await stub.initialize({
+    id: id.toString(),
+    realm,
+    name: "Test",
+    jurisdiction: null,
+    regionHint: null,
+    policy: { ...DEFAULT_POLICY, ...policy },
+  });
+  expect(init.ok).toBe(true);
+  const device = await stub.createDevice({ username: "1001", password: "s3cret-1001" });
+  if (!device.ok) throw new Error(device.refusal.detail);
+  return { stub, realm, deviceId: device.value.id };
+}
+
+function registerRequest(realm: string, overrides: Partial<RegisterRequest> = {}): RegisterRequest {
+  return {
+    aor: `sip:1001@${realm}`,
+    callId: "call-1@phone",
+    cseq: 1,
+    contacts: [{ uri: "sip:1001@192.0.2.10:5060" }],
+    expires: 300,
+    received: "192.0.2.10:5060",
+    userAgent: "Yealink T54W",
+    switchId: "sw_a",
+    ...overrides,
+  };
+}
+
+describe("AccountRegistrar registrations", () => {
+  it("stores a binding with its path, received address, user agent and holding switch", async () => {
+    const { stub, realm } = await account();
+    const result = await stub.register(
+      "1001",
+      registerRequest(realm, { path: ["<sip:lb1.example.net;lr>"], contacts: [{ uri: "sip:1001@192.0.2.10:5060", q: 0.8 }] }),
+    );
+    expect(result.status).toBe("registered");
+    const located = await stub.locate("1001");
+    expect(located).toHaveLength(1);
+    expect(located![0]).toMatchObject({
+      aor: `sip:1001@${realm}`,
+      contact: "sip:1001@192.0.2.10:5060",
+      path: ["<sip:lb1.example.net;lr>"],
+      received: "192.0.2.10:5060",
+      userAgent: "Yealink T54W",
+      switchId: "sw_a",
+      q: 0.8,
+      cseq: 1,
+    });
+    expect(located![0]!.expiresAt - Date.now()).toBeGreaterThan(290_000);
+  });
+
+  it("a REGISTER with a stale CSeq does not replace the newer binding", async () => {
+    const { stub, realm } = await account();
+    await stub.register("1001", registerRequest(realm, { cseq: 5, switchId: "sw_a" }));
+    const stale = await stub.register("1001", registerRequest(realm, { cseq: 4, switchId: "sw_b" }));
+    expect(stale).toMatchObject({ status: "rejected", error: { code: "stale_cseq" } });
+    const same = await stub.register("1001", registerRequest(realm, { cseq: 5, switchId: "sw_b" }));
+    expect(same.status).toBe("rejected");
+    const located = await stub.locate("1001");
+    expect(located!.map((b) => [b.cseq, b.switchId])).toEqual([[5, "sw_a"]]);
+    const newer = await stub.register("1001", registerRequest(realm, { cseq: 6, switchId: "sw_b" }));
+    expect(newer.status).toBe("registered");
+    expect((await stub.locate("1001"))!.map((b) => [b.cseq, b.switchId])).toEqual([[6, "sw_b"]]);
+  });
+
+  it("a device rings on every phone up to the binding limit, and a fourth new phone is refused", async () => {
+    const { stub, realm } = await account({ maxBindingsPerDevice: 3 });
+    for (const [i, host] of ["192.0.2.10", "192.0.2.11", "192.0.2.12"].entries()) {
+      const r = await stub.register("1001", registerRequest(realm, { callId: `c${i}`, contacts: [{ uri: `sip:1001@${host}` }] }));
+      expect(r.status).toBe("registered");
+    }
+    const fourth = await stub.register("1001", registerRequest(realm, { callId: "c4", contacts: [{ uri: "sip:1001@192.0.2.13" }] }));
+    expect(fourth).toMatchObject({ status: "rejected", error: { code: "too_many_bindings", max: 3 } });
+    const refresh = await stub.register("1001", registerRequest(realm, { callId: "c0", cseq: 2, contacts: [{ uri: "sip:1001@192.0.2.10" }] }));
+    expect(refresh.status).toBe("registered");
+    expect(await stub.locate("1001")).toHaveLength(3);
+  });
+
+  it("with replace_oldest the least recently refreshed phone gives way to a new one", async () => {
+    const { stub, realm } = await account({ maxBindingsPerDevice: 2, overflow: "replace_oldest" });
+    await stub.register("1001", registerRequest(realm, { callId: "old", contacts: [{ uri: "sip:1001@192.0.2.10" }] }));
+    await new Promise((r) => setTimeout(r, 5));
+    await stub.register("1001", registerRequest(realm, { callId: "mid", contacts: [{ uri: "sip:1001@192.0.2.11" }] }));
+    await new Promise((r) => setTimeout(r, 5));
+    const r = await stub.register("1001", registerRequest(realm, { callId: "new", contacts: [{ uri: "sip:1001@192.0.2.12" }] }));
+    expect(r.status).toBe("registered");
+    expect((await stub.locate("1001"))!.map((b) => b.callId).sort()).toEqual(["mid", "new"]);
+  });
+
+  it("a new contact with the same +sip.instance and reg-id replaces the device's stale binding", async () => {
+    const { stub, realm } = await account();
+    const instanceId = "<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>";
+    await stub.register("1001", registerRequest(realm, { callId: "wifi", contacts: [{ uri: "sip:1001@192.0.2.10:5060", instanceId, regId: 1 }] }));
+    // The phone moved to another network: new address, new Call-ID, same instance.
+    await stub.register("1001", registerRequest(realm, { callId: "lte", contacts: [{ uri: "sip:1001@198.51.100.7:41234", instanceId, regId: 1 }] }));
+    const located = await stub.locate("1001");
+    expect(located!.map((b) => b.contact)).toEqual(["sip:1001@198.51.100.7:41234"]);
+    // A second flow (reg-id 2) of the same instance is a binding of its own.
+    await stub.register("1001", registerRequest(realm, { callId: "lte2", contacts: [{ uri: "sip:1001@198.51.100.7:41235", instanceId, regId: 2 }] }));
+    expect(await stub.locate("1001")).toHaveLength(2);
+  });
+
+  it("unregisters one contact, or every contact with *", async () => {
+    const { stub, realm } = await account();
+    await stub.register("1001", registerRequest(realm, { callId: "a", contacts: [{ uri: "sip:1001@192.0.2.10" }] }));
+    await stub.register("1001", registerRequest(realm, { callId: "b", contacts: [{ uri: "sip:1001@192.0.2.11" }] }));
+    await stub.register("1001", registerRequest(realm, { callId: "c", contacts: [{ uri: "sip:1001@192.0.2.12" }] }));
+    // Expires: 0 on one contact through REGISTER.
+    const zero = await stub.register("1001", registerRequest(realm, { callId: "a", cseq: 2, expires: 0, contacts: [{ uri: "sip:1001@192.0.2.10" }] }));
+    expect(zero.status).toBe("registered");
+    expect((await stub.locate("1001"))!.map((b) => b.callId).sort()).toEqual(["b", "c"]);
+    expect(await stub.unregister("1001", "sip:1001@192.0.2.11")).toEqual({ ok: true, value: { removed: 1 } });
+    // A wildcard with Expires other than 0 is refused and changes nothing.
+    const badWildcard = await stub.register("1001", registerRequest(realm, { callId: "z", contacts: "*", expires: 60 }));
+    expect(badWildcard).toMatchObject({ status: "rejected", error: { code: "invalid_wildcard" } });
+    expect(await stub.locate("1001")).toHaveLength(1);
+    const wildcard = await stub.register("1001", registerRequest(realm, { callId: "z", contacts: "*", expires: 0 }));
+    expect(wildcard.status).toBe("registered");
+    expect(await stub.locate("1001")).toEqual([]);
+  });
+
+  it("an interval below the account minimum is refused with the minimum to retry with", async () => {
+    const { stub, realm } = await account({ minExpires: 120 });
+    const r = await stub.register("1001", registerRequest(realm, { expires: 30 }));
+    expect(r).toMatchObject({ status: "rejected", error: { code: "interval_too_brief", minExpires: 120 } });
+    expect(await stub.locate("1001")).toEqual([]);
+  });
+
+  it("a longer interval than the maximum is shortened to it", async () => {
+    const { stub, realm } = await account({ maxExpires: 600 });
+    const r = await stub.register("1001", registerRequest(realm, { expires: 7200 }));
+    expect(r.status).toBe("registered");
+    const [binding] = (await stub.locate("1001"))!;
+    expect(binding!.expiresAt - Date.now()).toBeLessThanOrEqual(600_000);
+    expect(binding!.expiresAt - Date.now()).toBeGreaterThan(590_000);
+  });
+
+  it("an unknown or disabled device cannot register and is not located", async () => {
+    const { stub, realm, deviceId } = await account();
+    expect(await stub.register("9999", registerRequest(realm))).toEqual({ status: "unknown_device" });
+    await stub.updateDevice(deviceId, { enabled: false });
+    expect(await stub.register("1001", registerRequest(realm))).toEqual({ status: "unknown_device" });
+    expect(await stub.locate("1001")).toBeNull();
+  });
+});
+
+describe("AccountRegistrar expiry", () => {
+  it("an expired binding is never returned, even before the alarm has swept it", async () => {
+    const { stub, realm } = await account();
+    await stub.register("1001", registerRequest(realm));
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE bindings SET expires_at = ?", Date.now() - 1);
+    });
+    expect(await stub.locate("1001")).toEqual([]);
+    expect((await stub.listBindings({}, 50, null)).items).toEqual([]);
+    expect(await stub.storedBindingCount()).toBe(1);
+  });
+
+  it("a binding that is not refreshed is gone after its expiry, in real time", async () => {
+    const { stub, realm } = await account({ minExpires: 1, defaultExpires: 1 });
+    await stub.register("1001", registerRequest(realm, { expires: 1 }));
+    expect(await stub.locate("1001")).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await stub.locate("1001")).toEqual([]);
+  });
+
+  it("the alarm removes expired bindings from storage and aims at the next deadline", async () => {
+    const { stub, realm } = await account();
+    await stub.register("1001", registerRequest(realm, { callId: "short", expires: 60, contacts: [{ uri: "sip:1001@192.0.2.10" }] }));
+    await stub.register("1001", registerRequest(realm, { callId: "long", expires: 600, contacts: [{ uri: "sip:1001@192.0.2.11" }] }));
+    const alarm = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    const [short] = (await stub.locate("1001"))!.filter((b) => b.callId === "short");
+    expect(alarm).toBe(short!.expiresAt);
+    await runInDurableObject(stub, (_i, state) => {
+      state.storage.sql.exec("UPDATE bindings SET expires_at = ? WHERE call_id = 'short'", Date.now() - 1);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.storedBindingCount()).toBe(1);
+    const [long] = (await stub.locate("1001"))!;
+    expect(long!.callId).toBe("long");
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(long!.expiresAt);
+  });
+
+  it("the alarm is moved only when a deadline comes earlier than the one already set", async () => {
+    const { stub, realm } = await account();
+    await stub.register("1001", registerRequest(realm, { callId: "a", expires: 300, contacts: [{ uri: "sip:1001@192.0.2.10" }] }));
+    const first = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    await stub.register("1001", registerRequest(realm, { callId: "b", expires: 900, contacts: [{ uri: "sip:1001@192.0.2.11" }] }));
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(first);
+    await stub.register("1001", registerRequest(realm, { callId: "c", expires: 120, contacts: [{ uri: "sip:1001@192.0.2.12" }] }));
+    const moved = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    expect(moved).toBeLessThan(first!);
+  });
+
+  it("the alarm sweeps a large expiry in bounded batches and comes back for the rest", async () => {
+    const { stub, deviceId } = await account();
+    const total = SWEEP_BATCH * 2 + 17;
+    await runInDurableObject(stub, (_i, state) => {
+      const past = Date.now() - 1000;
+      for (let i = 0; i < total; i++) {
+        state.storage.sql.exec(
+          `INSERT INTO bindings (device_id, aor, contact, call_id, cseq, expires_at, path, created_at, updated_at)
+           VALUES (?, 'sip:1001@x', ?, ?, 1, ?, '[]', 0, 0)`,
+          deviceId,
+          `sip:1001@10.0.${Math.floor(i / 250)}.${i % 250}`,
+          `c${i}`,
+          past,
+        );
+      }
+    });
+    // One alarm run removes one batch only, so callbacks are never held up by a whole sweep.
+    await runInDurableObject(stub, (instance) => instance.alarm());
+    expect(await stub.storedBindingCount()).toBe(total - SWEEP_BATCH);
+    // It re-arms the alarm at once; the follow-up runs finish the sweep on their own.
+    for (let i = 0; i < 50 && (await stub.storedBindingCount()) > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await stub.storedBindingCount()).toBe(0);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+  });
+});
+
+describe("AccountRegistrar credentials at rest", () => {
+  it("stores digest HA1 values and never the password", async () => {
+    const { stub, realm } = await account();
+    const rows = await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT * FROM devices").toArray());
+    expect(rows).toHaveLength(1);
+    const stored = JSON.stringify(rows);
+    expect(stored).not.toContain("s3cret-1001");
+    expect(rows[0]!.ha1_md5).toBe(await computeHa1("MD5", "1001", realm, "s3cret-1001"));
+    expect(rows[0]!.ha1_sha256).toBe(await computeHa1("SHA-256", "1001", realm, "s3cret-1001"));
+    const credentials = await stub.authenticate("1001");
+    expect(credentials).toMatchObject({ username: "1001", realm, ha1Md5: rows[0]!.ha1_md5 });
+  });
+
+  it("authenticating a device writes nothing", async () => {
+    const { stub } = await account();
+    const changes = await runInDurableObject(stub, (instance, state) => {
+      const total = () => state.storage.sql.exec("SELECT total_changes() AS n").one().n as number;
+      const before = total();
+      instance.authenticate("1001");
+      instance.authenticate("nobody");
+      return total() - before;
+    });
+    expect(changes).toBe(0);
+  });
+
+  it("changing the password replaces both HA1 values", async () => {
+    const { stub, realm, deviceId } = await account();
+    await stub.updateDevice(deviceId, { password: "n3w-passw0rd" });
+    const credentials = await stub.authenticate("1001");
+    expect(credentials!.ha1Md5).toBe(await computeHa1("MD5", "1001", realm, "n3w-passw0rd"));
+    expect(credentials!.ha1Sha256).toBe(await computeHa1("SHA-256", "1001", realm, "n3w-passw0rd"));
+  });
+});
