@@ -17,6 +17,7 @@ export default defineConfig({
                 OPERATOR_API_KEY: "test-operator-key-0123456789abcdef",
                 SWITCH_SIGNING_KEY: "test-switch-signing-key-0123456789abcdef",
                 SWITCH_CACHE_TTL_MS: "200",
+                JURISDICTIONS: "emulated",
               },
             },
           }),

@@ -6,19 +6,26 @@ import type { Env } from "./env";
 
 export type Jurisdiction = "eu";
 
-function namespaceFor(env: Env, jurisdiction: Jurisdiction | null): DurableObjectNamespace<AccountRegistrar> {
-  return jurisdiction === null ? env.REGISTRAR : env.REGISTRAR.jurisdiction(jurisdiction);
+/**
+ * The object id for a realm. workerd (the local runtime) has no jurisdictions; with
+ * JURISDICTIONS=emulated (set for `npm start` and tests) an EU account's object is named
+ * `eu:<realm>` in the default namespace instead, so the separation is still exercised.
+ * In production the jurisdiction-bound namespace is used and never silently replaced.
+ */
+function objectIdFor(env: Env, realm: string, jurisdiction: Jurisdiction | null): DurableObjectId {
+  if (jurisdiction === null) return env.REGISTRAR.idFromName(realm);
+  if (env.JURISDICTIONS === "emulated") return env.REGISTRAR.idFromName(`${jurisdiction}:${realm}`);
+  return env.REGISTRAR.jurisdiction(jurisdiction).idFromName(realm);
 }
 
-/** The object id for a realm: what the API calls the account id. */
+/** The account id for a realm: the hex form of its object id. */
 export function accountIdForRealm(env: Env, realm: string, jurisdiction: Jurisdiction | null): string {
-  return namespaceFor(env, jurisdiction).idFromName(realm).toString();
+  return objectIdFor(env, realm, jurisdiction).toString();
 }
 
 /** The account's object from a realm (switch callbacks: no catalog round trip). */
 export function registrarForRealm(env: Env, realm: string, jurisdiction: Jurisdiction | null): DurableObjectStub<AccountRegistrar> {
-  const ns = namespaceFor(env, jurisdiction);
-  return ns.get(ns.idFromName(realm));
+  return env.REGISTRAR.get(objectIdFor(env, realm, jurisdiction));
 }
 
 /** The account's object from its id; null when the text is not an id of this namespace. */

@@ -10,4 +10,6 @@ export interface Env {
   SWITCH_SIGNING_KEY: string;
   /** Milliseconds an isolate trusts its cached switch list; revocation takes effect within it. */
   SWITCH_CACHE_TTL_MS?: string;
+  /** "emulated" where the runtime has no Durable Object jurisdictions (workerd locally); unset in production. */
+  JURISDICTIONS?: string;
 }

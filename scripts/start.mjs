@@ -27,13 +27,18 @@ const offline = {
 const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 
 function ensureLocalSecrets() {
-  if (existsSync(devVars)) return readVars();
-  const vars = {
-    OPERATOR_API_KEY: `op_${randomBytes(24).toString("base64url")}`,
-    SWITCH_SIGNING_KEY: randomBytes(32).toString("base64url"),
+  const wanted = {
+    // workerd has no Durable Object jurisdictions: emulate them locally (see functions/accounts.ts).
+    JURISDICTIONS: () => "emulated",
+    OPERATOR_API_KEY: () => `op_${randomBytes(24).toString("base64url")}`,
+    SWITCH_SIGNING_KEY: () => randomBytes(32).toString("base64url"),
   };
+  const vars = existsSync(devVars) ? readVars() : {};
+  const missing = Object.keys(wanted).filter((name) => !vars[name]);
+  if (missing.length === 0) return vars;
+  for (const name of missing) vars[name] = wanted[name]();
   writeFileSync(devVars, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
-  console.log("created .dev.vars with a new operator API key and switch signing key");
+  console.log(`.dev.vars: created ${missing.join(", ")}`);
   return vars;
 }
 

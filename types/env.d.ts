@@ -10,6 +10,7 @@ declare namespace Cloudflare {
     OPERATOR_API_KEY: string;
     SWITCH_SIGNING_KEY: string;
     SWITCH_CACHE_TTL_MS?: string;
+    JURISDICTIONS?: string;
     /** Tests only: the catalog migrations read by vitest.config.ts. */
     CATALOG_MIGRATIONS: import("@cloudflare/vitest-plugin").D1Migration[];
   }
