@@ -1,6 +1,7 @@
 // The edge Worker: one Hono app for every HTTP entry point, and the Durable Object classes it binds.
 import { Hono } from "hono";
 import { createApi } from "./api/app";
+import { createFreeswitchApp } from "./freeswitch/app";
 import { answerError, problemResponse } from "./api/problem";
 import type { Env } from "./env";
 
@@ -10,6 +11,7 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/api/v1", createApi());
+app.route("/freeswitch/v1", createFreeswitchApp());
 
 app.notFound(() => problemResponse(404, "no such route", [{ field: "path", message: "unknown route" }]));
 

@@ -13,6 +13,8 @@ export interface RegistrationPolicy {
   maxBindingsPerDevice: number;
   /** What a REGISTER that would exceed maxBindingsPerDevice does. */
   overflow: "reject" | "replace_oldest";
+  /** Forced intervals handed to switches are spread by ± this fraction, so refreshes do not bunch up. */
+  expiresJitter: number;
 }
 
 export const DEFAULT_POLICY: RegistrationPolicy = {
@@ -21,6 +23,7 @@ export const DEFAULT_POLICY: RegistrationPolicy = {
   defaultExpires: 300,
   maxBindingsPerDevice: 5,
   overflow: "reject",
+  expiresJitter: 0.1,
 };
 
 /** One live registration: a contact where the device can be reached, via a path and a switch. */

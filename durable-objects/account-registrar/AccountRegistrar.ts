@@ -4,7 +4,11 @@ import { DurableObject } from "cloudflare:workers";
 import { and, asc, eq, gt, inArray, lte, min, sql } from "drizzle-orm";
 import { drizzle, type DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
-import { computeHa1 } from "../../registrar/digest";
+import { contactIs } from "../../registrar/contact";
+import { computeHa1, digestAlgorithmOf, verifyDigestResponse } from "../../registrar/digest";
+import { withJitter } from "../../registrar/expiry";
+import { isLocked, lockAfterFailure, windowStart, type LockoutPolicy } from "../../registrar/lockout";
+import { numberCandidates } from "../../registrar/routing";
 import { planRegister } from "../../registrar/save";
 import type { Binding, BindingFields, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
 import migrations from "./migrations/migrations.js";
@@ -13,6 +17,9 @@ import type {
   AccountChanges,
   AccountInit,
   AccountRecord,
+  AuthorizationResult,
+  DestinationResult,
+  DeviceAuthorization,
   DeviceChanges,
   DeviceCredentials,
   DeviceInput,
@@ -25,7 +32,7 @@ import type {
 import { REGION_HINTS } from "./records";
 import * as schema from "./schema";
 
-const { account, bindings, devices, numbers } = schema;
+const { account, authFailures, bindings, devices, numbers } = schema;
 
 /** Expired bindings removed per alarm run; more are left to an immediate follow-up run. */
 export const SWEEP_BATCH = 500;
@@ -38,12 +45,20 @@ export class AccountRegistrar extends DurableObject {
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
   /** When the object's single alarm is set to fire, as this instance knows it. */
   private alarmAt: number | null = null;
+  /**
+   * Whether this object holds an account's tables. An object reached for an unknown realm or id
+   * stays empty: nothing is written until `initialize`.
+   */
+  private hasSchema = false;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.db = drizzle(ctx.storage, { schema });
     void ctx.blockConcurrencyWhile(async () => {
-      await migrate(this.db, migrations);
+      this.hasSchema =
+        ctx.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'account'").toArray().length > 0;
+      // Existing accounts pick up new migrations the first time their object wakes.
+      if (this.hasSchema) await migrate(this.db, migrations);
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
@@ -52,6 +67,10 @@ export class AccountRegistrar extends DurableObject {
 
   async initialize(init: AccountInit): Promise<Outcome<AccountRecord>> {
     if (this.accountRow()) return refuse("conflict", "this account object is already initialised", "realm");
+    if (!this.hasSchema) {
+      await migrate(this.db, migrations);
+      this.hasSchema = true;
+    }
     const now = Date.now();
     this.db
       .insert(account)
@@ -63,6 +82,7 @@ export class AccountRegistrar extends DurableObject {
         jurisdiction: init.jurisdiction,
         regionHint: init.regionHint,
         ...init.policy,
+        ...lockoutColumns(init.lockout),
         createdAt: now,
         updatedAt: now,
       })
@@ -79,11 +99,12 @@ export class AccountRegistrar extends DurableObject {
     const row = this.accountRow();
     if (!row) return refuse("not_found", "no such account", "accountId");
     const policy: RegistrationPolicy = { ...policyOf(row), ...changes.policy };
+    const lockout: LockoutPolicy = { ...lockoutOf(row), ...changes.lockout };
     const inconsistency = policyInconsistency(policy);
     if (inconsistency) return refuse("invalid", inconsistency.detail, inconsistency.field);
     this.db
       .update(account)
-      .set({ name: changes.name ?? row.name, ...policy, updatedAt: Date.now() })
+      .set({ name: changes.name ?? row.name, ...policy, ...lockoutColumns(lockout), updatedAt: Date.now() })
       .where(eq(account.id, 1))
       .run();
     return ok(toAccount(this.accountRow()!));
@@ -94,7 +115,7 @@ export class AccountRegistrar extends DurableObject {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.alarmAt = null;
-    await migrate(this.db, migrations);
+    this.hasSchema = false;
   }
 
   // ── devices ──────────────────────────────────────────────────────────────
@@ -134,6 +155,7 @@ export class AccountRegistrar extends DurableObject {
   }
 
   listDevices(limit: number, after: string | null): Page<DeviceRecord> {
+    if (!this.hasSchema) return { items: [], next: null };
     const rows = this.db
       .select()
       .from(devices)
@@ -210,11 +232,13 @@ export class AccountRegistrar extends DurableObject {
   }
 
   getNumber(number: string): Outcome<NumberRecord> {
+    if (!this.hasSchema) return refuse("not_found", `number ${number} is not in this account`, "number");
     const row = this.db.select().from(numbers).where(eq(numbers.number, number)).get();
     return row ? ok(row) : refuse("not_found", `number ${number} is not in this account`, "number");
   }
 
   listNumbers(limit: number, after: string | null): Page<NumberRecord> {
+    if (!this.hasSchema) return { items: [], next: null };
     const rows = this.db
       .select()
       .from(numbers)
@@ -226,6 +250,7 @@ export class AccountRegistrar extends DurableObject {
   }
 
   releaseNumber(number: string): Outcome<{ deleted: string }> {
+    if (!this.hasSchema) return refuse("not_found", `number ${number} is not in this account`, "number");
     const removed = this.db.delete(numbers).where(eq(numbers.number, number)).returning().all();
     return removed.length > 0 ? ok({ deleted: number }) : refuse("not_found", `number ${number} is not in this account`, "number");
   }
@@ -246,8 +271,100 @@ export class AccountRegistrar extends DurableObject {
       callerIdName: device.callerIdName,
       callerIdNumber: device.callerIdNumber,
       enabled: device.enabled,
+      lockedUntil: device.lockedUntil,
       policy: policyOf(acct),
     };
+  }
+
+  /**
+   * Check a device's digest the switch received (FreeSWITCH directory `sip_auth`), in one call:
+   * a locked device is refused whatever it sends; a wrong digest counts toward the lockout; a right
+   * REGISTER digest refreshes the binding it belongs to (same Call-ID and contact), so the switch
+   * needs no second request for a refresh. A right INVITE digest writes nothing.
+   */
+  async authorizeDevice(request: DeviceAuthorization): Promise<AuthorizationResult> {
+    const acct = this.accountRow();
+    const device = this.deviceByUsername(request.username);
+    if (!acct || !device || !device.enabled) return { status: "unknown_device" };
+    if (isLocked(device.lockedUntil, Date.now())) return { status: "locked", until: device.lockedUntil! };
+
+    const algorithm = digestAlgorithmOf(request.digest);
+    const right =
+      algorithm !== null &&
+      request.digest.username === device.username &&
+      request.digest.realm === acct.realm &&
+      (await verifyDigestResponse(algorithm === "MD5" ? device.ha1Md5 : device.ha1Sha256, algorithm, request.digest, request.method));
+    // Everything below runs without awaiting: it reads and writes as one step.
+    const now = Date.now();
+    if (!right) return { status: "bad_digest", lockedUntil: this.countFailure(device.id, request.source, lockoutOf(acct), now) };
+
+    const policy = policyOf(acct);
+    const forceExpires = Math.min(
+      Math.max(withJitter(policy.defaultExpires, policy.expiresJitter, Math.random()), policy.minExpires),
+      policy.maxExpires,
+    );
+    const refreshed = request.refresh ? this.refreshAtAuth(device.id, request.refresh, request.switchId, forceExpires, now) : false;
+    const credentials = this.authenticate(request.username)!;
+    return { status: "authorized", credentials, forceExpires, refreshed };
+  }
+
+  /** Record a wrong digest; lock the device once the window holds enough. Answers the lock's end, if any. */
+  private countFailure(deviceId: string, source: string, lockout: LockoutPolicy, now: number): number | null {
+    let lockedUntil: number | null = null;
+    this.ctx.storage.transactionSync(() => {
+      this.db
+        .delete(authFailures)
+        .where(and(eq(authFailures.deviceId, deviceId), lte(authFailures.at, windowStart(lockout, now))))
+        .run();
+      this.db.insert(authFailures).values({ deviceId, source, at: now }).run();
+      const recent = this.db
+        .select({ n: sql<number>`count(*)` })
+        .from(authFailures)
+        .where(eq(authFailures.deviceId, deviceId))
+        .get();
+      lockedUntil = lockAfterFailure(recent?.n ?? 0, lockout, now);
+      if (lockedUntil !== null) {
+        this.db.update(devices).set({ lockedUntil }).where(eq(devices.id, deviceId)).run();
+        this.db.delete(authFailures).where(eq(authFailures.deviceId, deviceId)).run();
+      }
+    });
+    return lockedUntil;
+  }
+
+  /**
+   * A REGISTER whose Call-ID and contact match a live binding extends it here and now, held by the
+   * switch that asked: one row updated, and the switch's register event can be skipped.
+   */
+  private refreshAtAuth(
+    deviceId: string,
+    refresh: NonNullable<DeviceAuthorization["refresh"]>,
+    switchId: string,
+    seconds: number,
+    now: number,
+  ): boolean {
+    const candidates = this.db
+      .select({ id: bindings.id, contact: bindings.contact })
+      .from(bindings)
+      .where(and(eq(bindings.deviceId, deviceId), eq(bindings.callId, refresh.callId), gt(bindings.expiresAt, now)))
+      .all();
+    const match = candidates.find((b) => contactIs(b.contact, refresh.contactUser, refresh.contactHost));
+    if (!match) return false;
+    this.db
+      .update(bindings)
+      .set({ expiresAt: now + seconds * 1000, switchId, updatedAt: now })
+      .where(eq(bindings.id, match.id))
+      .run();
+    return true;
+  }
+
+  /** Lift a lockout now and forget the failures that led to it. */
+  clearLockout(deviceId: string): Outcome<DeviceRecord> {
+    if (!this.deviceById(deviceId)) return refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
+    this.ctx.storage.transactionSync(() => {
+      this.db.update(devices).set({ lockedUntil: null }).where(eq(devices.id, deviceId)).run();
+      this.db.delete(authFailures).where(eq(authFailures.deviceId, deviceId)).run();
+    });
+    return ok(toDevice(this.deviceById(deviceId)!));
   }
 
   /** Apply a REGISTER (already authenticated by the switch or the edge) to the device's bindings. */
@@ -307,9 +424,41 @@ export class AccountRegistrar extends DurableObject {
     );
   }
 
+  /** A dialed destination: a device's username first, then one of the account's numbers. */
+  locateDestination(destination: string): DestinationResult {
+    const acct = this.accountRow();
+    if (!acct) return { kind: "unknown" };
+    let device = this.deviceByUsername(destination);
+    if (!device) {
+      const candidates = numberCandidates(destination);
+      const number = candidates.length === 0 ? undefined : this.db.select().from(numbers).where(inArray(numbers.number, candidates)).get();
+      if (!number) return { kind: "unknown" };
+      device = number.deviceId === null ? undefined : this.deviceById(number.deviceId);
+      if (!device) return { kind: "unavailable" };
+    }
+    if (!device.enabled) return { kind: "unavailable" };
+    return { kind: "device", realm: acct.realm, username: device.username, bindings: this.locate(device.username) ?? [] };
+  }
+
+  /**
+   * The switch that holds a binding says it expired (FreeSWITCH `sofia::expire`): remove it if that
+   * switch still holds it. A binding re-registered through another switch since then stays.
+   */
+  confirmExpiry(username: string, contact: string, switchId: string): Outcome<{ removed: number }> {
+    const device = this.deviceByUsername(username);
+    if (!device) return refuse("not_found", `no device ${username} in this account`, "username");
+    const removed = this.db
+      .delete(bindings)
+      .where(and(eq(bindings.deviceId, device.id), eq(bindings.contact, contact), eq(bindings.switchId, switchId)))
+      .returning({ id: bindings.id })
+      .all();
+    return ok({ removed: removed.length });
+  }
+
   // ── registrations (provisioning view) ────────────────────────────────────
 
   listBindings(filter: { deviceId?: string }, limit: number, after: number | null): Page<Binding> {
+    if (!this.hasSchema) return { items: [], next: null };
     const now = Date.now();
     const rows = this.db
       .select()
@@ -329,6 +478,7 @@ export class AccountRegistrar extends DurableObject {
 
   /** Drop one binding so that the device has to register again. */
   removeBinding(bindingId: number): Outcome<{ deleted: number }> {
+    if (!this.hasSchema) return refuse("not_found", `no live registration ${bindingId} in this account`, "registrationId");
     const removed = this.db
       .delete(bindings)
       .where(and(eq(bindings.id, bindingId), gt(bindings.expiresAt, Date.now())))
@@ -344,6 +494,7 @@ export class AccountRegistrar extends DurableObject {
   /** Sweep expired bindings in bounded batches, then aim the alarm at the next deadline. */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
+    if (!this.hasSchema) return;
     const now = Date.now();
     const swept = this.db
       .delete(bindings)
@@ -379,18 +530,22 @@ export class AccountRegistrar extends DurableObject {
   // ── reads ────────────────────────────────────────────────────────────────
 
   private accountRow(): AccountRow | undefined {
+    if (!this.hasSchema) return undefined;
     return this.db.select().from(account).where(eq(account.id, 1)).get();
   }
 
   private deviceByUsername(username: string): DeviceRow | undefined {
+    if (!this.hasSchema) return undefined;
     return this.db.select().from(devices).where(eq(devices.username, username)).get();
   }
 
   private deviceById(deviceId: string): DeviceRow | undefined {
+    if (!this.hasSchema) return undefined;
     return this.db.select().from(devices).where(eq(devices.id, deviceId)).get();
   }
 
   private liveBindingsOf(deviceId: string, now: number): Binding[] {
+    if (!this.hasSchema) return [];
     return this.db
       .select()
       .from(bindings)
@@ -401,6 +556,7 @@ export class AccountRegistrar extends DurableObject {
 
   /** Counts for tests and diagnostics: all rows, expired or not. */
   storedBindingCount(): number {
+    if (!this.hasSchema) return 0;
     return this.db.select({ n: sql<number>`count(*)` }).from(bindings).get()?.n ?? 0;
   }
 }
@@ -414,7 +570,16 @@ function policyOf(row: AccountRow): RegistrationPolicy {
     defaultExpires: row.defaultExpires,
     maxBindingsPerDevice: row.maxBindingsPerDevice,
     overflow: row.overflow,
+    expiresJitter: row.expiresJitter,
   };
+}
+
+function lockoutOf(row: AccountRow): LockoutPolicy {
+  return { threshold: row.lockoutThreshold, windowSeconds: row.lockoutWindow, durationSeconds: row.lockoutDuration };
+}
+
+function lockoutColumns(lockout: LockoutPolicy) {
+  return { lockoutThreshold: lockout.threshold, lockoutWindow: lockout.windowSeconds, lockoutDuration: lockout.durationSeconds };
 }
 
 /** A merged policy must still make sense: min ≤ default ≤ max. */
@@ -436,6 +601,7 @@ function toAccount(row: AccountRow): AccountRecord {
     jurisdiction: row.jurisdiction === "eu" ? "eu" : null,
     regionHint: (REGION_HINTS as readonly string[]).includes(row.regionHint ?? "") ? (row.regionHint as RegionHint) : null,
     policy: policyOf(row),
+    lockout: lockoutOf(row),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -448,6 +614,7 @@ function toDevice(row: DeviceRow): DeviceRecord {
     callerIdName: row.callerIdName,
     callerIdNumber: row.callerIdNumber,
     enabled: row.enabled,
+    lockedUntil: row.lockedUntil,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

@@ -2,6 +2,8 @@
 // Secrets (HA1 values) appear only in DeviceCredentials, which only switch adapters receive.
 import type { Binding, RegistrationPolicy } from "../../registrar/types";
 import type { RegistrarError } from "../../registrar/errors";
+import type { DigestCredentials } from "../../registrar/digest";
+import type { LockoutPolicy } from "../../registrar/lockout";
 
 /** Durable Object location hints: where an account's object is created. */
 export const REGION_HINTS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const;
@@ -14,6 +16,7 @@ export interface AccountRecord {
   jurisdiction: "eu" | null;
   regionHint: RegionHint | null;
   policy: RegistrationPolicy;
+  lockout: LockoutPolicy;
   createdAt: number;
   updatedAt: number;
 }
@@ -25,11 +28,13 @@ export interface AccountInit {
   jurisdiction: "eu" | null;
   regionHint: RegionHint | null;
   policy: RegistrationPolicy;
+  lockout: LockoutPolicy;
 }
 
 export interface AccountChanges {
   name?: string;
   policy?: Partial<RegistrationPolicy>;
+  lockout?: Partial<LockoutPolicy>;
 }
 
 export interface DeviceRecord {
@@ -38,6 +43,8 @@ export interface DeviceRecord {
   callerIdName: string | null;
   callerIdNumber: string | null;
   enabled: boolean;
+  /** Set while repeated wrong digests keep the device locked out. */
+  lockedUntil: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -69,6 +76,7 @@ export interface DeviceCredentials {
   callerIdName: string | null;
   callerIdNumber: string | null;
   enabled: boolean;
+  lockedUntil: number | null;
   policy: RegistrationPolicy;
 }
 
@@ -88,3 +96,30 @@ export type RegisterResult =
   | { status: "registered"; bindings: Binding[] }
   | { status: "rejected"; error: RegistrarError }
   | { status: "unknown_device" };
+
+/** A switch asks whether a device's digest is right (FreeSWITCH directory `sip_auth`). */
+export interface DeviceAuthorization {
+  username: string;
+  /** SIP method the digest was computed for: REGISTER, INVITE… */
+  method: string;
+  digest: DigestCredentials;
+  /** Where the request came from (`ip` or `ip:port`): recorded with each failure. */
+  source: string;
+  switchId: string;
+  /** For a REGISTER: the binding it refreshes when the Call-ID and contact match one. */
+  refresh?: { callId: string; contactUser: string; contactHost: string };
+}
+
+export type AuthorizationResult =
+  | { status: "authorized"; credentials: DeviceCredentials; forceExpires: number; refreshed: boolean }
+  | { status: "unknown_device" }
+  | { status: "locked"; until: number }
+  | { status: "bad_digest"; lockedUntil: number | null };
+
+/** Where a dialed destination leads inside one account: a device (by username or by number) and its live bindings. */
+export type DestinationResult =
+  | { kind: "device"; realm: string; username: string; bindings: Binding[] }
+  /** A disabled device, or a number that rings no device: 480. */
+  | { kind: "unavailable" }
+  /** Nothing of this account: 404, or another account's number. */
+  | { kind: "unknown" };

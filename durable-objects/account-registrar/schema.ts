@@ -14,6 +14,11 @@ export const account = sqliteTable("account", {
   defaultExpires: integer("default_expires").notNull(),
   maxBindingsPerDevice: integer("max_bindings_per_device").notNull(),
   overflow: text("overflow", { enum: ["reject", "replace_oldest"] }).notNull(),
+  /** Fraction by which a forced registration interval is spread (0.1 = ±10 %). */
+  expiresJitter: real("expires_jitter").notNull().default(0.1),
+  lockoutThreshold: integer("lockout_threshold").notNull().default(5),
+  lockoutWindow: integer("lockout_window").notNull().default(300),
+  lockoutDuration: integer("lockout_duration").notNull().default(900),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -28,6 +33,8 @@ export const devices = sqliteTable("devices", {
   callerIdName: text("caller_id_name"),
   callerIdNumber: text("caller_id_number"),
   enabled: integer("enabled", { mode: "boolean" }).notNull(),
+  /** While in the future, every authentication of the device is refused (too many wrong digests). */
+  lockedUntil: integer("locked_until"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -64,4 +71,17 @@ export const bindings = sqliteTable(
     uniqueIndex("bindings_device_contact").on(t.deviceId, t.contact),
     index("bindings_expires_at").on(t.expiresAt),
   ],
+);
+
+/** Recent wrong digests per device and source, counted toward the lockout; older rows are pruned. */
+export const authFailures = sqliteTable(
+  "auth_failures",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    deviceId: text("device_id").notNull(),
+    /** Source address of the failed attempt, `ip:port` or `ip`. */
+    source: text("source").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("auth_failures_device_at").on(t.deviceId, t.at)],
 );

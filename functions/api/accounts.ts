@@ -3,6 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
 import { policyInconsistency } from "../../durable-objects/account-registrar/AccountRegistrar";
 import type { AccountRecord, RegionHint } from "../../durable-objects/account-registrar/records";
+import { DEFAULT_LOCKOUT } from "../../registrar/lockout";
 import { DEFAULT_POLICY } from "../../registrar/types";
 import { accounts, apiKeys, numbers } from "../../catalog/schema";
 import { accountIdForRealm, registrarForId } from "../accounts";
@@ -44,15 +45,27 @@ export function registerAccountRoutes(api: Api) {
         throw new ProblemError(409, `realm ${input.realm} is already an account`, [{ field: "realm", message: "already in use" }]);
       }
       const stub = registrarForId(c.env, id, input.regionHint)!;
+      let created: AccountRecord;
       try {
-        const outcome = await stub.initialize({ id, realm: input.realm, name: input.name, jurisdiction, regionHint: input.regionHint ?? null, policy });
+        const outcome = await stub.initialize({
+          id,
+          realm: input.realm,
+          name: input.name,
+          jurisdiction,
+          regionHint: input.regionHint ?? null,
+          policy,
+          lockout: { ...DEFAULT_LOCKOUT, ...input.lockout },
+        });
         if (!outcome.ok) throw new Error(outcome.refusal.detail);
-        return c.json(accountView(outcome.value), 201);
+        created = outcome.value;
       } catch (error) {
         // Keep the catalog and the object in step: no account row without an initialised object.
         await catalog(c.env).delete(accounts).where(eq(accounts.id, id)).run();
         throw error;
       }
+      // The list (catalog) and the account (object) must show the same creation time.
+      await catalog(c.env).update(accounts).set({ createdAt: created.createdAt }).where(eq(accounts.id, id)).run();
+      return c.json(accountView(created), 201);
     },
   );
 

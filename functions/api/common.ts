@@ -54,7 +54,12 @@ export const security = [{ apiKey: [] }];
 export const iso = (ms: number) => new Date(ms).toISOString();
 
 export function deviceView(d: DeviceRecord) {
-  return { ...d, createdAt: iso(d.createdAt), updatedAt: iso(d.updatedAt) };
+  return {
+    ...d,
+    lockedUntil: d.lockedUntil !== null && d.lockedUntil > Date.now() ? iso(d.lockedUntil) : null,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+  };
 }
 
 export function numberView(n: NumberRecord) {

@@ -95,4 +95,21 @@ export function registerDeviceRoutes(api: Api) {
       return c.json(unwrap(outcome), 200);
     },
   );
+
+  api.openapi(
+    createRoute({
+      method: "delete",
+      path: "/accounts/{accountId}/devices/{deviceId}/lockout",
+      tags,
+      security,
+      summary: "Lift a device's lockout now and forget its recent failures",
+      request: { params: DeviceParams },
+      responses: { 200: json(Device, "The device, unlocked."), ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      const { accountId, deviceId } = c.req.valid("param");
+      const stub = await registrarFor(c, accountId);
+      return c.json(deviceView(unwrap(await stub.clearLockout(deviceId))), 200);
+    },
+  );
 }

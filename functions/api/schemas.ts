@@ -50,9 +50,27 @@ export const PolicyInput = z
     defaultExpires: Seconds.optional(),
     maxBindingsPerDevice: z.number().int().min(1).max(100).optional(),
     overflow: z.enum(["reject", "replace_oldest"]).optional(),
+    expiresJitter: z.number().min(0).max(0.5).optional(),
   })
   .strict()
   .openapi("RegistrationPolicyInput");
+
+export const LockoutInput = z
+  .object({
+    threshold: z.number().int().min(1).max(100).optional(),
+    windowSeconds: Seconds.optional(),
+    durationSeconds: z.number().int().min(1).max(604_800).optional(),
+  })
+  .strict()
+  .openapi("LockoutPolicyInput");
+
+export const Lockout = z
+  .object({
+    threshold: z.number().int().openapi({ description: "Wrong digests within the window that lock a device." }),
+    windowSeconds: z.number().int().openapi({ description: "How far back failures count (s)." }),
+    durationSeconds: z.number().int().openapi({ description: "How long a lock lasts (s); an operator can lift it earlier." }),
+  })
+  .openapi("LockoutPolicy");
 
 export const Policy = z
   .object({
@@ -61,6 +79,7 @@ export const Policy = z
     defaultExpires: Seconds.openapi({ description: "Granted when a REGISTER names no expiry (s)." }),
     maxBindingsPerDevice: z.number().int().openapi({ description: "Live contacts one device may hold." }),
     overflow: z.enum(["reject", "replace_oldest"]).openapi({ description: "A REGISTER beyond the limit is refused (503) or replaces the least recently refreshed binding." }),
+    expiresJitter: z.number().openapi({ description: "Forced intervals handed to switches vary by ± this fraction (0.1 = ±10 %), spreading refreshes." }),
   })
   .openapi("RegistrationPolicy");
 
@@ -107,12 +126,13 @@ export const AccountCreate = z
     regionHint: RegionHint.optional(),
     jurisdiction: JurisdictionSchema.optional(),
     policy: PolicyInput.optional(),
+    lockout: LockoutInput.optional(),
   })
   .strict()
   .openapi("AccountCreate");
 
 export const AccountUpdate = z
-  .object({ name: DisplayName.optional(), policy: PolicyInput.optional() })
+  .object({ name: DisplayName.optional(), policy: PolicyInput.optional(), lockout: LockoutInput.optional() })
   .strict()
   .openapi("AccountUpdate");
 
@@ -124,6 +144,7 @@ export const Account = z
     regionHint: RegionHint.nullable(),
     jurisdiction: JurisdictionSchema.nullable(),
     policy: Policy,
+    lockout: Lockout,
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
@@ -169,6 +190,7 @@ export const Device = z
     callerIdName: z.string().nullable(),
     callerIdNumber: z.string().nullable(),
     enabled: z.boolean(),
+    lockedUntil: Timestamp.nullable().openapi({ description: "Set while repeated wrong digests keep the device locked out." }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

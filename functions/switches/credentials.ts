@@ -100,6 +100,13 @@ function reload(env: Env, now: number): Promise<Snapshot> {
   return loading;
 }
 
+/** Peer addresses of the fleet's switches, from this isolate's snapshot (refreshed when stale). */
+export async function switchAddresses(env: Env, now: number): Promise<Map<string, string>> {
+  const ttl = Number(env.SWITCH_CACHE_TTL_MS ?? DEFAULT_TTL_MS) || DEFAULT_TTL_MS;
+  const current = snapshot && now - snapshot.loadedAt < ttl ? snapshot : await reload(env, now);
+  return new Map([...current.byId].map(([id, row]) => [id, row.address]));
+}
+
 /** Forget the snapshot (this isolate only): the API calls it after changing a switch. */
 export function forgetSwitchSnapshot(): void {
   snapshot = null;

@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SWEEP_BATCH } from "../../durable-objects/account-registrar/AccountRegistrar";
 import { computeHa1 } from "../../registrar/digest";
+import { DEFAULT_LOCKOUT } from "../../registrar/lockout";
 import { DEFAULT_POLICY, type RegisterRequest, type RegistrationPolicy } from "../../registrar/types";
 import { uniqueRealm } from "../helpers";
 
@@ -18,6 +19,7 @@ async function account(policy: Partial<RegistrationPolicy> = {}) {
     jurisdiction: null,
     regionHint: null,
     policy: { ...DEFAULT_POLICY, ...policy },
+    lockout: DEFAULT_LOCKOUT,
   });
   expect(init.ok).toBe(true);
   const device = await stub.createDevice({ username: "1001", password: "s3cret-1001" });

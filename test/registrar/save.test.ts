@@ -490,6 +490,7 @@ describe("planRegister: properties", () => {
         defaultExpires: fc.integer({ min: 60, max: 3600 }),
         maxBindingsPerDevice: fc.integer({ min: 1, max: 5 }),
         overflow: fc.constantFrom("reject" as const, "replace_oldest" as const),
+        expiresJitter: fc.constantFrom(0, 0.1, 0.5),
       }),
     );
 

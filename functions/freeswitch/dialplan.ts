@@ -1,0 +1,90 @@
+// mod_xml_curl dialplan requests: where does this call go? To the device's registrations on this
+// switch (`user/`), through each other switch that holds one (with the realm in X-Edge-Realm), to
+// the device a number points to, or nowhere: 480 for a device with no reachable registration,
+// 404 for an unknown destination.
+import { eq, inArray } from "drizzle-orm";
+import type { DestinationResult } from "../../durable-objects/account-registrar/records";
+import { numberCandidates, routeToDevice, type Leg } from "../../registrar/routing";
+import { numbers } from "../../catalog/schema";
+import { registrarForId, registrarForRealm } from "../accounts";
+import { catalog } from "../catalog";
+import type { Env } from "../env";
+import { switchAddresses, type SwitchIdentity } from "../switches/credentials";
+import { field, type Form } from "./form";
+import { dialplanDocument, notFoundDocument } from "./xml";
+
+/** The SIP header that carries the callee's realm from one switch to the next. */
+export const REALM_HEADER = "X-Edge-Realm";
+
+type Actions = [string, string][];
+
+export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentity): Promise<string> {
+  const destination = field(form, "Caller-Destination-Number");
+  if (!destination) return notFoundDocument();
+  const context = field(form, "Caller-Context") ?? "default";
+  const profile = field(form, "variable_sofia_profile_name") ?? "internal";
+  // Trusted by the profile's ACL: a peer switch or a carrier, never a device.
+  const fromPeer = field(form, "variable_sip_acl_authed_by") !== undefined;
+  const fromDevice = field(form, "variable_sip_authorized") === "true" && !fromPeer;
+
+  let found: DestinationResult = { kind: "unknown" };
+  let secondHop = false;
+  if (fromPeer && field(form, `variable_sip_h_${REALM_HEADER}`)) {
+    // A peer switch hands over a call for a device registered here.
+    const realm = field(form, `variable_sip_h_${REALM_HEADER}`)!;
+    found = await registrarForRealm(env, realm, caller.jurisdiction).locateDestination(destination);
+    secondHop = true;
+  } else if (fromDevice) {
+    const realm = field(form, "variable_domain_name") ?? field(form, "variable_sip_auth_realm");
+    if (!realm) return notFoundDocument();
+    found = await registrarForRealm(env, realm, caller.jurisdiction).locateDestination(destination);
+    if (found.kind === "unknown") found = await locateNumber(env, destination);
+  } else if (fromPeer) {
+    // A carrier (or a peer without the realm header): only numbers mean anything.
+    found = await locateNumber(env, destination);
+  } else {
+    return notFoundDocument();
+  }
+  return dialplanDocument(context, await actionsFor(env, found, caller, profile, secondHop));
+}
+
+/** A number of any account, through the catalog. */
+async function locateNumber(env: Env, destination: string): Promise<DestinationResult> {
+  const candidates = numberCandidates(destination);
+  if (candidates.length === 0) return { kind: "unknown" };
+  const owner = await catalog(env)
+    .select({ accountId: numbers.accountId, number: numbers.number })
+    .from(numbers)
+    .where(candidates.length === 1 ? eq(numbers.number, candidates[0]!) : inArray(numbers.number, candidates))
+    .get();
+  if (!owner) return { kind: "unknown" };
+  const registrar = registrarForId(env, owner.accountId);
+  return registrar ? registrar.locateDestination(owner.number) : { kind: "unknown" };
+}
+
+async function actionsFor(
+  env: Env,
+  found: DestinationResult,
+  caller: SwitchIdentity,
+  profile: string,
+  secondHop: boolean,
+): Promise<Actions> {
+  if (found.kind === "unknown") return [["respond", "404 Not Found"]];
+  if (found.kind === "unavailable") return [["respond", "480 Temporarily Unavailable"]];
+  const addresses = await switchAddresses(env, Date.now());
+  const decision = routeToDevice(found.bindings, caller.id, (id) => addresses.get(id));
+  if (decision.kind !== "ring") return [["respond", "480 Temporarily Unavailable"]];
+  // A call handed over by a peer is delivered here or not at all: never passed on again.
+  const legs = secondHop ? decision.legs.filter((leg) => leg.kind === "local") : decision.legs;
+  if (legs.length === 0) return [["respond", "480 Temporarily Unavailable"]];
+  return [
+    ["set", "hangup_after_bridge=true"],
+    ["bridge", legs.map((leg) => bridgeTarget(leg, found.username, found.realm, profile)).join(",")],
+  ];
+}
+
+function bridgeTarget(leg: Leg, username: string, realm: string, profile: string): string {
+  if (leg.kind === "local") return `user/${username}@${realm}`;
+  const hostPort = leg.address.replace(/^sips?:/i, "");
+  return `{sip_h_${REALM_HEADER}=${realm}}sofia/${profile}/sip:${username}@${hostPort}`;
+}

@@ -1,0 +1,119 @@
+// mod_xml_curl directory requests. `sip_auth`: a device authenticates (REGISTER or INVITE); the
+// edge checks the digest itself, counts failures toward the lockout, refreshes a matching binding,
+// and answers the device's a1-hash with the account's forced interval. `user_call`: a `user/`
+// bridge on this switch needs the domain's dial-string. Anything else: "not found".
+import type { DigestCredentials } from "../../registrar/digest";
+import { registrarForRealm } from "../accounts";
+import type { Env } from "../env";
+import type { SwitchIdentity } from "../switches/credentials";
+import { field, type Form } from "./form";
+import { directoryDocument, notFoundDocument } from "./xml";
+
+/** A user variable in the answer that says "this REGISTER refreshed a binding already": the hook then skips the event. */
+export const REFRESHED_VARIABLE = "edge_binding";
+export const REFRESHED_VALUE = "refreshed";
+
+/** Reaches every registration of the dialed user on this switch (`user/USER@REALM`). */
+export const DIAL_STRING = "{presence_id=${dialed_user}@${dialed_domain}}${sofia_contact(${dialed_user}@${dialed_domain})}";
+
+/** The dialplan context devices' calls run in. */
+export const USER_CONTEXT = "default";
+
+export async function answerDirectory(env: Env, form: Form, caller: SwitchIdentity): Promise<string> {
+  switch (field(form, "action")) {
+    case "sip_auth":
+      return sipAuth(env, form, caller);
+    case "user_call":
+      return userCall(env, form, caller);
+    default:
+      return notFoundDocument();
+  }
+}
+
+function digestOf(form: Form): DigestCredentials | null {
+  const username = field(form, "sip_auth_username");
+  const realm = field(form, "sip_auth_realm");
+  const nonce = field(form, "sip_auth_nonce");
+  const uri = field(form, "sip_auth_uri");
+  const response = field(form, "sip_auth_response");
+  if (!username || !realm || !nonce || !uri || !response) return null;
+  const optional = (key: keyof DigestCredentials, name: string) => {
+    const value = field(form, name);
+    return value === undefined ? {} : { [key]: value };
+  };
+  return {
+    username,
+    realm,
+    nonce,
+    uri,
+    response,
+    ...optional("qop", "sip_auth_qop"),
+    ...optional("nc", "sip_auth_nc"),
+    ...optional("cnonce", "sip_auth_cnonce"),
+    ...optional("algorithm", "sip_auth_algorithm"),
+  };
+}
+
+async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<string> {
+  const digest = digestOf(form);
+  const method = field(form, "sip_auth_method");
+  const realm = field(form, "domain") ?? digest?.realm;
+  const username = field(form, "user") ?? digest?.username;
+  if (!digest || !method || !realm || !username) return notFoundDocument();
+
+  const ip = field(form, "ip");
+  const port = field(form, "client_port");
+  const callId = field(form, "sip_call_id");
+  const contactUser = field(form, "sip_contact_user");
+  const contactHost = field(form, "sip_contact_host");
+  const result = await registrarForRealm(env, realm, caller.jurisdiction).authorizeDevice({
+    username,
+    method: method.toUpperCase(),
+    digest,
+    source: ip ? (port ? `${ip}:${port}` : ip) : "unknown",
+    switchId: caller.id,
+    ...(method.toUpperCase() === "REGISTER" &&
+      callId &&
+      contactUser &&
+      contactHost && { refresh: { callId, contactUser, contactHost } }),
+  });
+  if (result.status !== "authorized") return notFoundDocument();
+
+  const { credentials } = result;
+  return directoryDocument({
+    realm: credentials.realm,
+    username: credentials.username,
+    domainParams: [["dial-string", DIAL_STRING]],
+    params: [
+      ["a1-hash", credentials.ha1Md5],
+      ["sip-force-expires", String(result.forceExpires)],
+    ],
+    variables: [
+      ["user_context", USER_CONTEXT],
+      ...callerIdVariables(credentials),
+      ...(result.refreshed ? [[REFRESHED_VARIABLE, REFRESHED_VALUE] as [string, string]] : []),
+    ],
+  });
+}
+
+async function userCall(env: Env, form: Form, caller: SwitchIdentity): Promise<string> {
+  const realm = field(form, "domain");
+  const username = field(form, "user");
+  if (!realm || !username) return notFoundDocument();
+  const credentials = await registrarForRealm(env, realm, caller.jurisdiction).authenticate(username);
+  if (!credentials || !credentials.enabled) return notFoundDocument();
+  return directoryDocument({
+    realm: credentials.realm,
+    username: credentials.username,
+    domainParams: [["dial-string", DIAL_STRING]],
+    params: [],
+    variables: [["user_context", USER_CONTEXT], ...callerIdVariables(credentials)],
+  });
+}
+
+function callerIdVariables(device: { username: string; callerIdName: string | null; callerIdNumber: string | null }): [string, string][] {
+  return [
+    ["effective_caller_id_name", device.callerIdName ?? device.username],
+    ["effective_caller_id_number", device.callerIdNumber ?? device.username],
+  ];
+}

@@ -1,0 +1,94 @@
+// Registration events posted by the shipped mod_lua hook (switches/freeswitch/scripts/):
+// `sofia::register` records or replaces a binding with its full contact, `sofia::unregister`
+// removes it, `sofia::expire` confirms an expiry the edge has usually applied already (it fires
+// late: the edge expires bindings by its own clock). Heartbeats and other events are accepted and ignored.
+import { z } from "zod";
+import { uriOfNameAddr, userAndHost } from "../../registrar/contact";
+import { registrarForRealm } from "../accounts";
+import type { Env } from "../env";
+import type { SwitchIdentity } from "../switches/credentials";
+import { ProblemError } from "../api/problem";
+
+const text = z.string().trim().min(1).max(1024);
+const seconds = z.string().regex(/^\d{1,10}$/, "whole seconds").transform(Number);
+/** Event-Date-Timestamp: microseconds since the epoch, increasing on each switch. */
+const microseconds = z.string().regex(/^\d{1,16}$/, "microseconds").transform(Number);
+
+const RegisterEvent = z.object({
+  "Event-Date-Timestamp": microseconds,
+  "from-user": text,
+  "from-host": text,
+  contact: text,
+  "call-id": text,
+  expires: seconds,
+  "network-ip": text.optional(),
+  "network-port": text.optional(),
+  "user-agent": text.max(512).optional(),
+});
+
+const UnregisterEvent = z.object({ "from-user": text, "from-host": text, contact: text });
+
+const ExpireEvent = z.object({ user: text, host: text, contact: text });
+
+export type EventOutcome = { outcome: "registered" | "unregistered" | "expired" | "ignored"; detail?: string };
+
+function parsed<T extends z.ZodType>(schema: T, event: Record<string, unknown>): z.infer<T> {
+  const result = schema.safeParse(event);
+  if (result.success) return result.data;
+  throw new ProblemError(
+    400,
+    "the event is missing fields the edge needs",
+    result.error.issues.map((issue) => ({ field: `event.${issue.path.map(String).join(".")}`, message: issue.message })),
+  );
+}
+
+function contactUri(nameAddr: string): string {
+  const uri = uriOfNameAddr(nameAddr);
+  if (!userAndHost(uri)) {
+    throw new ProblemError(400, "the event's contact is not a SIP URI", [{ field: "event.contact", message: "not a SIP URI" }]);
+  }
+  return uri;
+}
+
+const unknownDevice = (detail: string) =>
+  new ProblemError(404, detail, [{ field: "event.from-user", message: "no such device in this realm" }]);
+
+export async function applyEvent(env: Env, event: Record<string, unknown>, caller: SwitchIdentity): Promise<EventOutcome> {
+  switch (event["Event-Subclass"]) {
+    case "sofia::register": {
+      const e = parsed(RegisterEvent, event);
+      const contact = contactUri(e.contact);
+      const port = e["network-port"];
+      const result = await registrarForRealm(env, e["from-host"], caller.jurisdiction).register(e["from-user"], {
+        aor: `sip:${e["from-user"]}@${e["from-host"]}`,
+        callId: e["call-id"],
+        // Events carry no CSeq: the switch's event clock orders them for the same Call-ID.
+        cseq: e["Event-Date-Timestamp"],
+        contacts: [{ uri: contact, expires: e.expires }],
+        ...(e["network-ip"] && { received: port ? `${e["network-ip"]}:${port}` : e["network-ip"] }),
+        ...(e["user-agent"] && { userAgent: e["user-agent"] }),
+        switchId: caller.id,
+      });
+      if (result.status === "unknown_device") throw unknownDevice(`no device ${e["from-user"]} at ${e["from-host"]}`);
+      if (result.status === "rejected") {
+        const detail = `the registrar refused this binding: ${result.error.code}`;
+        throw new ProblemError(422, detail, [{ field: "event", message: detail }]);
+      }
+      return { outcome: "registered" };
+    }
+    case "sofia::unregister": {
+      const e = parsed(UnregisterEvent, event);
+      const outcome = await registrarForRealm(env, e["from-host"], caller.jurisdiction).unregister(e["from-user"], contactUri(e.contact));
+      if (!outcome.ok) throw unknownDevice(outcome.refusal.detail);
+      return { outcome: "unregistered" };
+    }
+    case "sofia::expire": {
+      const e = parsed(ExpireEvent, event);
+      const outcome = await registrarForRealm(env, e.host, caller.jurisdiction).confirmExpiry(e.user, contactUri(e.contact), caller.id);
+      if (!outcome.ok) throw unknownDevice(outcome.refusal.detail);
+      return { outcome: "expired" };
+    }
+    default:
+      return { outcome: "ignored", detail: `not a registration event: ${String(event["Event-Subclass"] ?? event["Event-Name"] ?? "unnamed")}` };
+  }
+}

@@ -1,0 +1,58 @@
+// Where a call to a device goes (Kamailio registrar's lookup.c, routing part): to the switch's own
+// registrations, and through each other switch that holds a binding. Plain data in, decision out.
+import type { Binding } from "./types";
+
+export type Leg =
+  /** The asking switch holds at least one binding: it reaches them itself. */
+  | { kind: "local" }
+  /** Another switch holds bindings: send the call there, it reaches them. */
+  | { kind: "peer"; switchId: string; address: string };
+
+export type RouteDecision =
+  | { kind: "ring"; legs: Leg[] }
+  /** The device exists but has no reachable binding: 480 Temporarily Unavailable. */
+  | { kind: "unavailable" }
+  /** No such device: 404 Not Found. */
+  | { kind: "not_found" };
+
+/**
+ * Legs for a device's live bindings, seen from the asking switch: one local leg when the asking
+ * switch holds any binding, one leg per other holding switch whose address is known. Bindings with
+ * no holding switch (recorded by a proxy that reaches devices itself) count as local. The order
+ * follows the bindings (best q first, as `locate` answers them). `bindings === null`: no device.
+ */
+export function routeToDevice(
+  bindings: Binding[] | null,
+  askingSwitchId: string,
+  switchAddress: (switchId: string) => string | undefined,
+): RouteDecision {
+  if (bindings === null) return { kind: "not_found" };
+  const legs: Leg[] = [];
+  const seen = new Set<string>();
+  for (const binding of bindings) {
+    const holder = binding.switchId ?? askingSwitchId;
+    if (seen.has(holder)) continue;
+    if (holder === askingSwitchId) {
+      seen.add(holder);
+      legs.push({ kind: "local" });
+      continue;
+    }
+    const address = switchAddress(holder);
+    if (address === undefined) continue; // the holding switch is gone: that binding is unreachable
+    seen.add(holder);
+    legs.push({ kind: "peer", switchId: holder, address });
+  }
+  return legs.length > 0 ? { kind: "ring", legs } : { kind: "unavailable" };
+}
+
+/**
+ * The E.164 forms a dialed destination may stand for: `+14155550100` as is, `14155550100` and
+ * `0014155550100` as `+14155550100`. Empty when it cannot be a number.
+ */
+export function numberCandidates(destination: string): string[] {
+  const text = destination.trim();
+  if (/^\+[1-9]\d{6,14}$/.test(text)) return [text];
+  if (/^00[1-9]\d{6,14}$/.test(text)) return [`+${text.slice(2)}`];
+  if (/^[1-9]\d{6,14}$/.test(text)) return [`+${text}`];
+  return [];
+}

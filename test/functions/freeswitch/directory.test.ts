@@ -1,0 +1,166 @@
+// mod_xml_curl directory requests through the Worker, with the bodies FreeSWITCH 1.10.12 sent.
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import registerBody from "../../../../shared/fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
+import userCallBody from "../../../../shared/fixtures/freeswitch/directory-user_call-1000.body.txt?raw";
+import { registrarForId } from "../../../functions/accounts";
+import { computeHa1 } from "../../../registrar/digest";
+import { call } from "../../helpers";
+import { addDevice, createSwitch, directoryUser, freshAccount, isNotFound, postXml, withField, type TestSwitch } from "./support";
+
+const REALM = "127.0.0.4";
+let accountId: string;
+let deviceId: string;
+let switchA: TestSwitch;
+
+beforeEach(async () => {
+  const account = await freshAccount(REALM, { lockout: { threshold: 3, windowSeconds: 300, durationSeconds: 900 } });
+  accountId = account.id;
+  deviceId = (await addDevice(accountId, "1000", "s3cret-1000", { callerIdName: "Ext 1000", callerIdNumber: "1000" })).id;
+  switchA = await createSwitch("sip:127.0.0.4:5060");
+});
+
+const stub = () => registrarForId(env, accountId)!;
+const changes = () =>
+  runInDurableObject(stub(), (_i, state) => state.storage.sql.exec("SELECT total_changes() AS n").one().n as number);
+const wrongResponse = (body: string) => withField(body, "sip_auth_response", "0".repeat(32));
+
+async function bindingFromCapture(switchId = "sw_other") {
+  // The binding the captured REGISTER refreshes: same Call-ID, same contact user and host.
+  const result = await stub().register("1000", {
+    aor: `sip:1000@${REALM}`,
+    callId: "1-10723@127.0.0.1",
+    cseq: 1,
+    contacts: [{ uri: "sip:1000@127.0.0.1:5070" }],
+    expires: 60,
+    switchId,
+  });
+  expect(result.status).toBe("registered");
+}
+
+describe("directory sip_auth", () => {
+  it("the captured REGISTER verifies and is answered with the device's a1-hash under its realm", async () => {
+    const answer = await postXml(registerBody, switchA.basic);
+    expect(answer.status).toBe(200);
+    expect(answer.contentType).toContain("text/xml");
+    // The declaration ends its own line (FreeSWITCH rejects it otherwise).
+    expect(answer.text).toMatch(/^<\?xml version="1.0" encoding="UTF-8" standalone="no"\?>\n<document type="freeswitch\/xml">/);
+    const user = directoryUser(answer.text);
+    expect(user).toMatchObject({ realm: REALM, id: "1000" });
+    expect(user.params["a1-hash"]).toBe(await computeHa1("MD5", "1000", REALM, "s3cret-1000"));
+    expect(user.params.password).toBeUndefined();
+    expect(answer.text).not.toContain("s3cret-1000");
+    const forced = Number(user.params["sip-force-expires"]);
+    expect(forced).toBeGreaterThanOrEqual(270);
+    expect(forced).toBeLessThanOrEqual(330);
+    expect(user.variables).toMatchObject({
+      user_context: "default",
+      effective_caller_id_name: "Ext 1000",
+      effective_caller_id_number: "1000",
+    });
+    expect(user.variables.edge_binding).toBeUndefined();
+    expect(user.domainParams["dial-string"]).toContain("sofia_contact(${dialed_user}@${dialed_domain})");
+  });
+
+  it("forced intervals are spread around the account's default, not all the same", async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) seen.add(directoryUser((await postXml(registerBody, switchA.basic)).text).params["sip-force-expires"]!);
+    expect(seen.size).toBeGreaterThan(1);
+  });
+
+  it("a REGISTER matching a live binding refreshes it at auth time, says so, and writes one row", async () => {
+    await bindingFromCapture();
+    const before = (await stub().locate("1000"))![0]!;
+    const changesBefore = await changes();
+    const answer = await postXml(registerBody, switchA.basic);
+    const changed = (await changes()) - changesBefore;
+    const user = directoryUser(answer.text);
+    expect(user.variables.edge_binding).toBe("refreshed");
+    // One binding row updated (plus its expires_at index entry: two rows billed).
+    expect(changed).toBe(1);
+    const after = (await stub().locate("1000"))![0]!;
+    expect(after.expiresAt).toBeGreaterThan(before.expiresAt);
+    expect(after.expiresAt - Date.now()).toBeCloseTo(Number(user.params["sip-force-expires"]) * 1000, -3);
+    // The switch that asked holds the binding now.
+    expect(after.switchId).toBe(switchA.id);
+  });
+
+  it("an INVITE sip_auth with a right digest writes no row", async () => {
+    await bindingFromCapture();
+    // The captured body, re-signed for INVITE with the device's password.
+    const ha1 = await computeHa1("MD5", "1000", REALM, "s3cret-1000");
+    const md5 = async (s: string) =>
+      [...new Uint8Array(await crypto.subtle.digest("MD5", new TextEncoder().encode(s)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const ha2 = await md5("INVITE:sip:127.0.0.4:5060");
+    const response = await md5(`${ha1}:491e83ce-9b62-4034-8a90-08c99c20f0c2:00000001:6b8b4567:auth:${ha2}`);
+    const invite = withField(withField(registerBody, "sip_auth_method", "INVITE"), "sip_auth_response", response);
+    const changesBefore = await changes();
+    const answer = await postXml(invite, switchA.basic);
+    expect(directoryUser(answer.text).params["a1-hash"]).toBe(ha1);
+    expect(directoryUser(answer.text).variables.edge_binding).toBeUndefined();
+    expect((await changes()) - changesBefore).toBe(0);
+  });
+
+  it("a wrong response is answered not found and counts toward the lockout, which holds on every switch", async () => {
+    const switchB = await createSwitch("sip:127.0.0.5:5060");
+    for (let i = 0; i < 2; i++) expect(isNotFound((await postXml(wrongResponse(registerBody), switchA.basic)).text)).toBe(true);
+    // Under the threshold the right password still works.
+    expect(isNotFound((await postXml(registerBody, switchB.basic)).text)).toBe(false);
+    expect(isNotFound((await postXml(wrongResponse(registerBody), switchB.basic)).text)).toBe(true);
+    // Locked: the right password is refused too, from either switch.
+    expect(isNotFound((await postXml(registerBody, switchA.basic)).text)).toBe(true);
+    expect(isNotFound((await postXml(registerBody, switchB.basic)).text)).toBe(true);
+    const device = await call("GET", `/accounts/${accountId}/devices/${deviceId}`);
+    expect(Date.parse(device.body.lockedUntil) - Date.now()).toBeGreaterThan(890_000);
+    // The operator lifts it.
+    const cleared = await call("DELETE", `/accounts/${accountId}/devices/${deviceId}/lockout`);
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.lockedUntil).toBeNull();
+    expect(isNotFound((await postXml(registerBody, switchA.basic)).text)).toBe(false);
+  });
+
+  it("unknown user, unknown realm and a disabled device get the not-found document", async () => {
+    expect(isNotFound((await postXml(withField(withField(registerBody, "user", "1999"), "sip_auth_username", "1999"), switchA.basic)).text)).toBe(true);
+    expect(isNotFound((await postXml(withField(registerBody, "domain", "nowhere.test"), switchA.basic)).text)).toBe(true);
+    await call("PATCH", `/accounts/${accountId}/devices/${deviceId}`, { body: { enabled: false } });
+    expect(isNotFound((await postXml(registerBody, switchA.basic)).text)).toBe(true);
+  });
+
+  it("without a valid switch credential the request is refused and changes nothing", async () => {
+    await bindingFromCapture();
+    const before = (await stub().locate("1000"))![0]!;
+    const changesBefore = await changes();
+    for (const auth of [null, `Basic ${btoa(`${switchA.id}:wsc1.forged.signature`)}`, `Basic ${btoa(`sw_someone_else:${switchA.credential}`)}`]) {
+      const answer = await postXml(wrongResponse(registerBody), auth);
+      expect(answer.status).toBe(401);
+      expect(isNotFound(answer.text)).toBe(true);
+    }
+    expect(await changes()).toBe(changesBefore);
+    expect((await stub().locate("1000"))![0]!.expiresAt).toBe(before.expiresAt);
+  });
+
+  it("values are escaped by the XML builder", async () => {
+    await call("PATCH", `/accounts/${accountId}/devices/${deviceId}`, { body: { callerIdName: `R&D "<lab>"` } });
+    const answer = await postXml(registerBody, switchA.basic);
+    expect(answer.text).toContain("R&amp;D &quot;&lt;lab&gt;&quot;");
+    expect(directoryUser(answer.text).variables.effective_caller_id_name).toBe(`R&D "<lab>"`);
+  });
+});
+
+describe("directory user_call", () => {
+  it("answers the domain dial-string that reaches the switch's own registrations", async () => {
+    const account = await freshAccount("acme.test");
+    await addDevice(account.id, "1000", "acme-pass-1000");
+    const answer = await postXml(userCallBody, switchA.basic);
+    const user = directoryUser(answer.text);
+    expect(user).toMatchObject({ realm: "acme.test", id: "1000" });
+    expect(user.domainParams["dial-string"]).toBe("{presence_id=${dialed_user}@${dialed_domain}}${sofia_contact(${dialed_user}@${dialed_domain})}");
+    expect(user.params["a1-hash"]).toBeUndefined();
+  });
+
+  it("an unknown action or section is answered not found", async () => {
+    expect(isNotFound((await postXml(withField(userCallBody, "action", "message-count"), switchA.basic)).text)).toBe(true);
+    expect(isNotFound((await postXml(withField(userCallBody, "section", "configuration"), switchA.basic)).text)).toBe(true);
+  });
+});
