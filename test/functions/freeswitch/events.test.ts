@@ -1,0 +1,151 @@
+// Registration events from the shipped hook, with the events FreeSWITCH 1.10.12 produced.
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import expireEvent from "../../../../shared/fixtures/freeswitch/event-sofia_expire.json";
+import registerEvent from "../../../../shared/fixtures/freeswitch/event-sofia_register.json";
+import refreshEvent from "../../../../shared/fixtures/freeswitch/event-sofia_register-refresh-with-edge-variable.json";
+import unregisterEvent from "../../../../shared/fixtures/freeswitch/event-sofia_unregister.json";
+import unregisterWithVariable from "../../../../shared/fixtures/freeswitch/event-sofia_unregister-with-edge-variable.json";
+import { registrarForId } from "../../../functions/accounts";
+import { call } from "../../helpers";
+import { addDevice, createSwitch, freshAccount, postEvent, type TestSwitch } from "./support";
+
+let switchA: TestSwitch;
+let switchB: TestSwitch;
+let account6: string;
+let account4: string;
+
+beforeEach(async () => {
+  // The captures come from profiles on 127.0.0.6 (register/unregister) and 127.0.0.4 (refresh/expire).
+  account6 = (await freshAccount("127.0.0.6")).id;
+  account4 = (await freshAccount("127.0.0.4")).id;
+  await addDevice(account6, "1000", "s3cret-1000");
+  await addDevice(account4, "1000", "s3cret-1000");
+  switchA = await createSwitch("sip:127.0.0.6:5060");
+  switchB = await createSwitch("sip:127.0.0.5:5060");
+});
+
+const registrations = async (accountId: string) => (await call("GET", `/accounts/${accountId}/registrations`)).body.items;
+
+describe("registration events", () => {
+  it("sofia::register records the binding with contact, network address, user agent, Call-ID and holding switch", async () => {
+    const reply = await postEvent(registerEvent, switchA);
+    expect(reply).toMatchObject({ status: 200, body: { outcome: "registered" } });
+    const [binding] = await registrations(account6);
+    expect(binding).toMatchObject({
+      aor: "sip:1000@127.0.0.6",
+      contact: "sip:1000@127.0.0.1:5080",
+      received: "127.0.0.1:5080",
+      userAgent: "sipp-xmlcurl-test",
+      callId: "1-14106@127.0.0.1",
+      switchId: switchA.id,
+    });
+    expect(binding.expiresIn).toBeGreaterThan(118);
+    expect(binding.expiresIn).toBeLessThanOrEqual(123);
+  });
+
+  it("accepts the event as a JSON body too", async () => {
+    expect((await postEvent(registerEvent, switchA, { json: true })).status).toBe(200);
+    expect(await registrations(account6)).toHaveLength(1);
+  });
+
+  it("a register event through another switch moves the binding there", async () => {
+    await postEvent(registerEvent, switchA);
+    const later = { ...registerEvent, "Event-Date-Timestamp": String(Number(registerEvent["Event-Date-Timestamp"]) + 1_000_000) };
+    expect((await postEvent(later, switchB)).status).toBe(200);
+    const list = await registrations(account6);
+    expect(list).toHaveLength(1);
+    expect(list[0].switchId).toBe(switchB.id);
+  });
+
+  it("an older event for the same Call-ID does not replace the newer binding", async () => {
+    const newer = { ...registerEvent, "Event-Date-Timestamp": String(Number(registerEvent["Event-Date-Timestamp"]) + 5_000_000) };
+    await postEvent(newer, switchB);
+    const stale = await postEvent(registerEvent, switchA);
+    expect(stale.status).toBe(422);
+    expect(stale.contentType).toBe("application/problem+json");
+    expect((await registrations(account6))[0].switchId).toBe(switchB.id);
+  });
+
+  it("sofia::unregister (Expires: 0) removes the binding", async () => {
+    await postEvent(registerEvent, switchA);
+    expect(await postEvent(unregisterEvent, switchA)).toMatchObject({ status: 200, body: { outcome: "unregistered" } });
+    expect(await registrations(account6)).toEqual([]);
+  });
+
+  it("an unregister carrying the refresh variable still removes the binding", async () => {
+    const stub = registrarForId(env, account4)!;
+    await stub.register("1000", {
+      aor: "sip:1000@127.0.0.4",
+      callId: unregisterWithVariable["call-id"],
+      cseq: 1,
+      contacts: [{ uri: "sip:1000@127.0.0.1:5070" }],
+      expires: 300,
+      switchId: switchA.id,
+    });
+    expect(unregisterWithVariable.edge_binding).toBe("refreshed");
+    expect((await postEvent(unregisterWithVariable, switchA)).status).toBe(200);
+    expect(await registrations(account4)).toEqual([]);
+  });
+
+  it("sofia::expire removes the binding held by the switch that reports it, and no other", async () => {
+    const stub = registrarForId(env, account4)!;
+    const bindingOn = (switchId: string) =>
+      stub.register("1000", {
+        aor: "sip:1000@127.0.0.4",
+        callId: expireEvent["call-id"],
+        cseq: Date.now(),
+        contacts: [{ uri: "sip:1000@127.0.0.1:5070" }],
+        expires: 300,
+        switchId,
+      });
+    await bindingOn(switchB.id);
+    // Switch A's late expiry: the device has since registered through B.
+    expect(await postEvent(expireEvent, switchA)).toMatchObject({ status: 200, body: { outcome: "expired" } });
+    expect(await registrations(account4)).toHaveLength(1);
+    expect((await postEvent(expireEvent, switchB)).status).toBe(200);
+    expect(await registrations(account4)).toEqual([]);
+  });
+
+  it("a refresh event the hook did not skip is harmless: the binding is refreshed", async () => {
+    expect((await postEvent(refreshEvent, switchA)).status).toBe(200);
+    expect((await postEvent({ ...refreshEvent, "Event-Date-Timestamp": String(Number(refreshEvent["Event-Date-Timestamp"]) + 1) }, switchA)).status).toBe(200);
+    expect(await registrations(account4)).toHaveLength(1);
+  });
+
+  it("heartbeats and other events are accepted and change nothing", async () => {
+    const reply = await postEvent({ "Event-Name": "HEARTBEAT", "Up-Time": "0 years, 0 days" }, switchA);
+    expect(reply).toMatchObject({ status: 200, body: { outcome: "ignored" } });
+  });
+});
+
+describe("bad events", () => {
+  it("without a switch credential the event is refused and nothing is recorded", async () => {
+    const reply = await postEvent(registerEvent, null);
+    expect(reply.status).toBe(401);
+    expect(reply.contentType).toBe("application/problem+json");
+    const forged = await postEvent(registerEvent, { ...switchA, credential: `${switchA.credential.slice(0, -2)}xx` });
+    expect(forged.status).toBe(401);
+    expect(await registrations(account6)).toEqual([]);
+  });
+
+  it("an event for an unknown device or realm is a 404 problem and writes nothing", async () => {
+    const unknownUser = await postEvent({ ...registerEvent, "from-user": "4040" }, switchA);
+    expect(unknownUser.status).toBe(404);
+    const unknownRealm = await postEvent({ ...registerEvent, "from-host": "nowhere.test" }, switchA);
+    expect(unknownRealm.status).toBe(404);
+    expect(await registrations(account6)).toEqual([]);
+  });
+
+  it("malformed bodies get a 400 naming what is wrong", async () => {
+    const notJson = await postEvent("{not json", switchA);
+    expect(notJson.status).toBe(400);
+    expect(notJson.body.errors[0].field).toBe("event");
+    const missing = await postEvent({ ...registerEvent, contact: undefined, expires: "soon" }, switchA);
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(["event.contact", "event.expires"]);
+    const badContact = await postEvent({ ...registerEvent, contact: "not a uri" }, switchA);
+    expect(badContact.status).toBe(400);
+    expect(await registrations(account6)).toEqual([]);
+  });
+});
