@@ -2,7 +2,9 @@
 // `npm start`: serve the edge locally on workerd with state persisted under .wrangler/state.
 // First start: creates local secrets (.dev.vars), applies the catalog migrations, and seeds a
 // demo account (realm, two devices, one switch) whose credentials it prints. Makes no outbound
-// connection. Port: PORT (default 8787); address: HOST (default 127.0.0.1).
+// connection. Port: PORT (default 8787); address: HOST (default 127.0.0.1); state: STATE_DIR
+// (default .wrangler/state). Each EDGE_VAR_<NAME>=<value> in the environment becomes a Worker
+// variable <NAME> (e.g. EDGE_VAR_NONCE_TTL_SECONDS=5), overriding wrangler.toml and .dev.vars.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -131,7 +133,7 @@ async function seedDemo(operatorKey) {
 function printDemo(demo, operatorKey) {
   const lines = [
     "",
-    `Whistle Edge is serving on ${base}  (state: .wrangler/state)`,
+    `Whistle Edge is serving on ${base}  (state: ${stateDir})`,
     "",
     `  operator API key   ${operatorKey}`,
     `  demo account       ${demo.account.id}`,
@@ -149,9 +151,12 @@ function printDemo(demo, operatorKey) {
 
 const vars = ensureLocalSecrets();
 applyCatalogMigrations();
+const extraVars = Object.entries(process.env)
+  .filter(([name]) => name.startsWith("EDGE_VAR_"))
+  .flatMap(([name, value]) => ["--var", `${name.slice("EDGE_VAR_".length)}:${value}`]);
 const child = spawn(
   process.execPath,
-  [wrangler, "dev", "--persist-to", stateDir, "--ip", host, "--port", String(port), "--show-interactive-dev-session=false"],
+  [wrangler, "dev", "--persist-to", stateDir, "--ip", host, "--port", String(port), "--show-interactive-dev-session=false", ...extraVars],
   { cwd: root, env: offline, stdio: ["ignore", "inherit", "inherit"] },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
@@ -159,7 +164,8 @@ child.on("exit", (code) => process.exit(code ?? 0));
 
 try {
   await waitUntilServing(child);
-  printDemo(await seedDemo(vars.OPERATOR_API_KEY), vars.OPERATOR_API_KEY);
+  const operatorKey = process.env.EDGE_VAR_OPERATOR_API_KEY ?? vars.OPERATOR_API_KEY;
+  printDemo(await seedDemo(operatorKey), operatorKey);
 } catch (error) {
   console.error(`start: ${error.message}`);
   child.kill("SIGTERM");

@@ -1,0 +1,280 @@
+// The FreeSWITCH mod_lua event hook (switches/freeswitch/scripts/whistle_edge_events.lua), run by a
+// real Lua interpreter through test/node/hook/harness.lua against the real captured events in
+// ../shared/fixtures/freeswitch. What it must produce: one `bgapi curl ...` whose post data, once
+// URL-decoded the way mod_curl does it, is a form body whose `event` value is the event's JSON.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "..", "..");
+const script = join(root, "switches", "freeswitch", "scripts", "whistle_edge_events.lua");
+const harness = join(import.meta.dirname, "hook", "harness.lua");
+const fixtures = join(root, "..", "shared", "fixtures", "freeswitch");
+const workDir = mkdtempSync(join(tmpdir(), "whistle-hook-"));
+
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+const EDGE_URL = "https://edge.example.net";
+const CREDENTIAL = "sw_0123456789abcdef.XYZ-tok";
+const GOOD_GLOBALS = { edge_url: EDGE_URL, edge_switch_credential: CREDENTIAL };
+
+let luaPath: string | undefined;
+/** The Lua interpreter, never a skip: without one every test fails and says why. */
+function lua(): string {
+  if (luaPath) return luaPath;
+  const found = spawnSync("sh", ["-c", "command -v lua5.4 || command -v lua5.3"], { encoding: "utf8" });
+  const path = found.stdout.trim().split("\n")[0];
+  if (found.status !== 0 || !path) {
+    throw new Error(
+      "no Lua interpreter: neither lua5.4 nor lua5.3 is on PATH. Install one " +
+        "(Debian: apt-get install lua5.4; .ci/run does this before npm test).",
+    );
+  }
+  luaPath = path;
+  return path;
+}
+
+type HookEvent = { json: Buffer; headers: [string, string][] };
+type Run = { executes: { api: string; args: string }[]; logs: { level: string; message: string }[]; errors: string[] };
+type Result = { runs: Run[]; globals: Record<string, string> };
+
+const hex = (text: string | Buffer) => Buffer.from(text).toString("hex");
+const unhex = (text: string) => Buffer.from(text, "hex").toString("utf8");
+
+/** A fixture as serialize("json") gave it: the file's bytes, and its headers as name/value pairs. */
+function fixture(name: string): HookEvent {
+  const json = readFileSync(join(fixtures, name));
+  return fromJson(json);
+}
+
+function fromJson(json: Buffer | string): HookEvent {
+  const bytes = Buffer.from(json);
+  const parsed = JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
+  const headers = Object.entries(parsed).map(([name, value]): [string, string] => {
+    if (typeof value !== "string") throw new Error(`header ${name} is not a string`);
+    return [name, value];
+  });
+  return { json: bytes, headers };
+}
+
+let runCount = 0;
+/** Runs the hook once per event, in order, sharing the FreeSWITCH global variables. */
+function runHook(globals: Record<string, string>, events: HookEvent[]): Result {
+  const dir = join(workDir, String(++runCount));
+  const pairs = (entries: [string, string][]) => entries.map(([n, v]) => `${hex(n)} ${hex(v)}\n`).join("");
+  mkdirSync(dir);
+  const globalsFile = join(dir, "globals");
+  writeFileSync(globalsFile, pairs(Object.entries(globals)));
+  const args = [harness, script, globalsFile];
+  events.forEach((event, i) => {
+    const jsonFile = join(dir, `event-${i}.json`);
+    const headersFile = join(dir, `event-${i}.headers`);
+    writeFileSync(jsonFile, event.json);
+    writeFileSync(headersFile, pairs(event.headers));
+    args.push(jsonFile, headersFile);
+  });
+  const stdout = execFileSync(lua(), args, { encoding: "utf8" });
+  const result: Result = { runs: [], globals: {} };
+  for (const line of stdout.split("\n").filter(Boolean)) {
+    const [kind, ...fields] = line.split(" ");
+    const current = result.runs[result.runs.length - 1];
+    if (kind === "run") result.runs.push({ executes: [], logs: [], errors: [] });
+    else if (kind === "execute") current.executes.push({ api: unhex(fields[0]), args: unhex(fields[1]) });
+    else if (kind === "log") current.logs.push({ level: unhex(fields[0]), message: unhex(fields[1]) });
+    else if (kind === "error") current.errors.push(unhex(fields[0]));
+    else if (kind === "global") result.globals[unhex(fields[0])] = unhex(fields[1]);
+    else throw new Error(`unexpected harness output: ${line}`);
+  }
+  expect(result.runs).toHaveLength(events.length);
+  return result;
+}
+
+/** One event, no script errors. */
+function runOne(globals: Record<string, string>, event: HookEvent): Run {
+  const [run] = runHook(globals, [event]).runs;
+  expect(run.errors).toEqual([]);
+  return run;
+}
+
+/**
+ * What mod_curl does to the post data (switch_url_decode): every %XX with two hex digits becomes
+ * that byte; everything else, '+' included, stays as it is. Decodes bytes, not characters.
+ */
+function modCurlDecode(data: string): Buffer {
+  const input = Buffer.from(data, "latin1");
+  const out: number[] = [];
+  for (let i = 0; i < input.length; i++) {
+    const pair = input.subarray(i + 1, i + 3).toString("latin1");
+    if (input[i] === 0x25 && /^[0-9A-Fa-f]{2}$/.test(pair)) {
+      out.push(parseInt(pair, 16));
+      i += 2;
+    } else {
+      out.push(input[i]);
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** The one bgapi call, checked argument by argument; returns the post data as the hook wrote it. */
+function expectPost(run: Run, edgeUrl = EDGE_URL, credential = CREDENTIAL): string {
+  expect(run.executes).toHaveLength(1);
+  const [call] = run.executes;
+  expect(call.api).toBe("bgapi");
+  const words = call.args.split(" ");
+  expect(words[0]).toBe("curl");
+  const args = words.slice(1);
+  expect(args.length).toBeLessThanOrEqual(10); // mod_curl 1.10.12: char *argv[10], URL included
+  for (const arg of args) expect(arg).toMatch(/^[\x21-\x7e]+$/); // no space, no empty word, printable
+  expect(args.slice(0, 9)).toEqual([
+    `${edgeUrl}/freeswitch/v1/events`,
+    "append_headers",
+    `X-Edge-Token:${credential}`,
+    "content-type",
+    "application/x-www-form-urlencoded",
+    "timeout",
+    "2",
+    "secure",
+    "post",
+  ]);
+  expect(args).toHaveLength(10);
+  expect(args[9]).toMatch(/^event=/);
+  return args[9];
+}
+
+/** The key property: decoded once (mod_curl), then as a form, the value is the JSON byte for byte. */
+function expectRoundTrip(postData: string, json: Buffer): void {
+  const body = modCurlDecode(postData).toString("latin1");
+  // What goes on the wire is a plain form body: one field, nothing a form parser would split on.
+  expect(body).toMatch(/^event=[A-Za-z0-9\-_.~%]*$/);
+  const value = body.slice("event=".length);
+  const decoded = decodeURIComponent(value);
+  expect(Buffer.from(decoded, "utf8").equals(json)).toBe(true);
+  expect(decoded).toBe(json.toString("utf8"));
+  // The edge's form parser (URLSearchParams semantics) gets the same text.
+  const form = new URLSearchParams(body);
+  expect([...form.keys()]).toEqual(["event"]);
+  expect(form.get("event")).toBe(json.toString("utf8"));
+}
+
+const warnings = (run: Run) => run.logs.filter((log) => log.level === "WARNING");
+
+describe("whistle_edge_events.lua (real Lua, real captured events)", () => {
+  it("has a Lua interpreter (lua5.4 or lua5.3)", () => {
+    expect(lua()).toMatch(/lua5\.[34]$/);
+  });
+
+  describe.each([
+    "event-sofia_register.json",
+    "event-sofia_unregister.json",
+    "event-sofia_unregister-with-edge-variable.json",
+    "event-sofia_expire.json",
+  ])("%s", (name) => {
+    it("is posted once through bgapi curl, and the edge gets the exact JSON back", () => {
+      const event = fixture(name);
+      const run = runOne(GOOD_GLOBALS, event);
+      expectRoundTrip(expectPost(run), event.json);
+      expect(warnings(run)).toEqual([]);
+    });
+  });
+
+  it("skips a sofia::register that carries edge_binding=refreshed", () => {
+    const event = fixture("event-sofia_register-refresh-with-edge-variable.json");
+    expect(event.headers).toContainEqual(["edge_binding", "refreshed"]);
+    const run = runOne(GOOD_GLOBALS, event);
+    expect(run.executes).toEqual([]);
+    expect(warnings(run)).toEqual([]);
+  });
+
+  it("still posts the unregister that carries edge_binding=refreshed", () => {
+    const event = fixture("event-sofia_unregister-with-edge-variable.json");
+    expect(event.headers).toContainEqual(["edge_binding", "refreshed"]);
+    expectPost(runOne(GOOD_GLOBALS, event));
+  });
+
+  it.each(["event-sofia_register_failure.json", "event-sofia_pre_register.json", "event-sofia_register_attempt.json"])(
+    "does not post %s (not a posted subclass)",
+    (name) => {
+      const run = runOne(GOOD_GLOBALS, fixture(name));
+      expect(run.executes).toEqual([]);
+      expect(warnings(run)).toEqual([]);
+    },
+  );
+
+  it("posts a HEARTBEAT, and values with spaces, '+', '&', '%', '=' and quotes round-trip", () => {
+    const event = fromJson(
+      JSON.stringify({
+        "Event-Name": "HEARTBEAT",
+        "Core-UUID": "3dd80268-4faa-4fb3-9bb3-0564fa47404c",
+        "FreeSWITCH-Hostname": "vm",
+        "Event-Info": "System Ready",
+        "Up-Time": "0 years, 0 days, 1 hour, 2 minutes, 3 seconds",
+        "Session-Count": "0",
+        "Odd-Value": 'a b+c&d=e%20f%%25 100% "quoted" back\\slash',
+      }),
+    );
+    const run = runOne(GOOD_GLOBALS, event);
+    expectRoundTrip(expectPost(run), event.json);
+    expect(run.logs.some((log) => log.message.includes("HEARTBEAT"))).toBe(true);
+  });
+
+  it("round-trips a register whose JSON has '+', '&', '%' and non-ASCII (the double encoding)", () => {
+    const original = readFileSync(join(fixtures, "event-sofia_register.json"), "utf8");
+    const needle = '"user-agent": "sipp-xmlcurl-test"';
+    expect(original).toContain(needle);
+    const event = fromJson(original.replace(needle, '"user-agent": "Yealink T54W 96.86.0.70 +&% é"'));
+    expect(event.headers).toContainEqual(["user-agent", "Yealink T54W 96.86.0.70 +&% é"]);
+    const postData = expectPost(runOne(GOOD_GLOBALS, event));
+    expectRoundTrip(postData, event.json);
+    // Encoded only once, mod_curl's decoding would hand the edge raw '+', '&' and '%'.
+    expect(modCurlDecode(postData).toString("latin1")).not.toMatch(/[+&\s]/);
+  });
+
+  describe.each([
+    ["no edge_url", { edge_switch_credential: CREDENTIAL }],
+    ["no credential", { edge_url: EDGE_URL }],
+    ["neither", {}],
+    ["an empty edge_url", { edge_url: "", edge_switch_credential: CREDENTIAL }],
+    ["an empty credential", { edge_url: EDGE_URL, edge_switch_credential: "" }],
+  ])("with %s", (_label, globals: Record<string, string>) => {
+    it("posts nothing and warns once per FreeSWITCH run, not once per event", () => {
+      const result = runHook(globals, [fixture("event-sofia_register.json"), fixture("event-sofia_unregister.json")]);
+      const [first, second] = result.runs;
+      expect(first.errors).toEqual([]);
+      expect(second.errors).toEqual([]);
+      expect(first.executes).toEqual([]);
+      expect(second.executes).toEqual([]);
+      expect(warnings(first)).toHaveLength(1);
+      expect(warnings(first)[0].message).toMatch(/edge_url or edge_switch_credential/);
+      expect(warnings(second)).toEqual([]);
+      expect(result.globals.edge_events_warned).toBe("true");
+    });
+  });
+
+  it.each([
+    ["a credential with a space", { edge_url: EDGE_URL, edge_switch_credential: "abc def" }],
+    ["an edge_url with a space", { edge_url: "https://edge.example.net/a b", edge_switch_credential: CREDENTIAL }],
+  ])("posts nothing with %s (mod_curl would split the command)", (_label, globals) => {
+    const run = runOne(globals, fixture("event-sofia_register.json"));
+    expect(run.executes).toEqual([]);
+    expect(warnings(run)).toHaveLength(1);
+  });
+
+  it.each(["https://edge.example.net/", "https://edge.example.net//"])(
+    "does not double the slash of edge_url %s",
+    (edgeUrl) => {
+      const event = fixture("event-sofia_register.json");
+      const run = runOne({ edge_url: edgeUrl, edge_switch_credential: CREDENTIAL }, event);
+      const postData = expectPost(run, EDGE_URL);
+      expect(run.executes[0].args).toContain(" https://edge.example.net/freeswitch/v1/events ");
+      expectRoundTrip(postData, event.json);
+    },
+  );
+
+  it("keeps a path prefix in edge_url", () => {
+    const globals = { edge_url: "http://127.0.0.1:8787/edge/", edge_switch_credential: CREDENTIAL };
+    const run = runOne(globals, fixture("event-sofia_expire.json"));
+    expectPost(run, "http://127.0.0.1:8787/edge");
+  });
+});
