@@ -12,4 +12,6 @@ export interface Env {
   SWITCH_CACHE_TTL_MS?: string;
   /** "emulated" where the runtime has no Durable Object jurisdictions (workerd locally); unset in production. */
   JURISDICTIONS?: string;
+  /** Seconds an edge-issued digest nonce stays fresh (Kamailio API); older ones get stale=true. */
+  NONCE_TTL_SECONDS?: string;
 }

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { createApi } from "./api/app";
 import { createFreeswitchApp } from "./freeswitch/app";
+import { createKamailioApp } from "./kamailio/app";
 import { answerError, problemResponse } from "./api/problem";
 import type { Env } from "./env";
 
@@ -12,6 +13,7 @@ const app = new Hono<{ Bindings: Env }>();
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/api/v1", createApi());
 app.route("/freeswitch/v1", createFreeswitchApp());
+app.route("/kamailio/v1", createKamailioApp());
 
 app.notFound(() => problemResponse(404, "no such route", [{ field: "path", message: "unknown route" }]));
 

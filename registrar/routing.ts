@@ -3,8 +3,8 @@
 import type { Binding } from "./types";
 
 export type Leg =
-  /** The asking switch holds at least one binding: it reaches them itself. */
-  | { kind: "local" }
+  /** The asking switch holds these bindings: it reaches them itself. */
+  | { kind: "local"; bindings: Binding[] }
   /** Another switch holds bindings: send the call there, it reaches them. */
   | { kind: "peer"; switchId: string; address: string };
 
@@ -31,12 +31,13 @@ export function routeToDevice(
   const seen = new Set<string>();
   for (const binding of bindings) {
     const holder = binding.switchId ?? askingSwitchId;
-    if (seen.has(holder)) continue;
     if (holder === askingSwitchId) {
-      seen.add(holder);
-      legs.push({ kind: "local" });
+      const local = legs.find((leg): leg is Extract<Leg, { kind: "local" }> => leg.kind === "local");
+      if (local) local.bindings.push(binding);
+      else legs.push({ kind: "local", bindings: [binding] });
       continue;
     }
+    if (seen.has(holder)) continue;
     const address = switchAddress(holder);
     if (address === undefined) continue; // the holding switch is gone: that binding is unreachable
     seen.add(holder);

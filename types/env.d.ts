@@ -11,6 +11,7 @@ declare namespace Cloudflare {
     SWITCH_SIGNING_KEY: string;
     SWITCH_CACHE_TTL_MS?: string;
     JURISDICTIONS?: string;
+    NONCE_TTL_SECONDS?: string;
     /** Tests only: the catalog migrations read by vitest.config.ts. */
     CATALOG_MIGRATIONS: import("@cloudflare/vitest-plugin").D1Migration[];
   }

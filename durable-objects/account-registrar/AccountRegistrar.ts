@@ -5,7 +5,7 @@ import { and, asc, eq, gt, inArray, lte, min, sql } from "drizzle-orm";
 import { drizzle, type DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { contactIs } from "../../registrar/contact";
-import { computeHa1, digestAlgorithmOf, verifyDigestResponse } from "../../registrar/digest";
+import { computeHa1, digestAlgorithmOf, verifyDigestResponse, type DigestCredentials } from "../../registrar/digest";
 import { withJitter } from "../../registrar/expiry";
 import { isLocked, lockAfterFailure, windowStart, type LockoutPolicy } from "../../registrar/lockout";
 import { numberCandidates } from "../../registrar/routing";
@@ -18,8 +18,13 @@ import type {
   AccountInit,
   AccountRecord,
   AuthorizationResult,
+  CallRouting,
+  CallRoutingResult,
   DestinationResult,
   DeviceAuthorization,
+  DigestFailure,
+  DigestRegistration,
+  DigestRegistrationResult,
   DeviceChanges,
   DeviceCredentials,
   DeviceInput,
@@ -283,29 +288,69 @@ export class AccountRegistrar extends DurableObject {
    * needs no second request for a refresh. A right INVITE digest writes nothing.
    */
   async authorizeDevice(request: DeviceAuthorization): Promise<AuthorizationResult> {
-    const acct = this.accountRow();
-    const device = this.deviceByUsername(request.username);
-    if (!acct || !device || !device.enabled) return { status: "unknown_device" };
-    if (isLocked(device.lockedUntil, Date.now())) return { status: "locked", until: device.lockedUntil! };
-
-    const algorithm = digestAlgorithmOf(request.digest);
-    const right =
-      algorithm !== null &&
-      request.digest.username === device.username &&
-      request.digest.realm === acct.realm &&
-      (await verifyDigestResponse(algorithm === "MD5" ? device.ha1Md5 : device.ha1Sha256, algorithm, request.digest, request.method));
-    // Everything below runs without awaiting: it reads and writes as one step.
-    const now = Date.now();
-    if (!right) return { status: "bad_digest", lockedUntil: this.countFailure(device.id, request.source, lockoutOf(acct), now) };
-
+    const checked = await this.checkDigest(request.username, request.method, request.digest, request.source);
+    if ("status" in checked) return checked;
+    const { acct, now } = checked;
     const policy = policyOf(acct);
     const forceExpires = Math.min(
       Math.max(withJitter(policy.defaultExpires, policy.expiresJitter, Math.random()), policy.minExpires),
       policy.maxExpires,
     );
-    const refreshed = request.refresh ? this.refreshAtAuth(device.id, request.refresh, request.switchId, forceExpires, now) : false;
+    const refreshed = request.refresh ? this.refreshAtAuth(checked.device.id, request.refresh, request.switchId, forceExpires, now) : false;
     const credentials = this.authenticate(request.username)!;
     return { status: "authorized", credentials, forceExpires, refreshed };
+  }
+
+  /**
+   * A REGISTER a proxy received, digest and all (Kamailio `authorize`), in one call: the digest is
+   * checked here (failures count toward the lockout), then the registration is applied.
+   */
+  async registerWithDigest(request: DigestRegistration): Promise<DigestRegistrationResult> {
+    const checked = await this.checkDigest(request.username, "REGISTER", request.digest, request.source);
+    if ("status" in checked) return checked;
+    return this.register(request.username, { ...request.register, switchId: request.switchId });
+  }
+
+  /**
+   * A call a proxy received (Kamailio `locate`): authenticate the caller when asked (a right digest
+   * writes nothing), then find the destination in this account.
+   */
+  async routeCall(request: CallRouting): Promise<CallRoutingResult> {
+    if (request.caller) {
+      const { username, method, digest, source } = request.caller;
+      const checked = await this.checkDigest(username, method, digest, source);
+      if ("status" in checked) return checked;
+    }
+    return { status: "authorized", destination: request.destination === null ? null : this.locateDestination(request.destination) };
+  }
+
+  /**
+   * The one place a device's digest is checked. A locked device is refused whatever it sends; a
+   * wrong digest counts toward the lockout. The code after the digest computation runs without
+   * awaiting, so what it reads and writes is one step.
+   */
+  private async checkDigest(
+    username: string,
+    method: string,
+    digest: DigestCredentials,
+    source: string,
+  ): Promise<DigestFailure | { acct: AccountRow; device: DeviceRow; now: number }> {
+    const acct = this.accountRow();
+    const device = this.deviceByUsername(username);
+    if (!acct || !device || !device.enabled) return { status: "unknown_device" };
+    if (isLocked(device.lockedUntil, Date.now())) return { status: "locked", until: device.lockedUntil! };
+    const algorithm = digestAlgorithmOf(digest);
+    const right =
+      algorithm !== null &&
+      digest.username === device.username &&
+      digest.realm === acct.realm &&
+      (await verifyDigestResponse(algorithm === "MD5" ? device.ha1Md5 : device.ha1Sha256, algorithm, digest, method));
+    const now = Date.now();
+    const current = this.deviceByUsername(username);
+    if (!current || !current.enabled) return { status: "unknown_device" };
+    if (isLocked(current.lockedUntil, now)) return { status: "locked", until: current.lockedUntil! };
+    if (!right) return { status: "bad_digest", lockedUntil: this.countFailure(current.id, source, lockoutOf(acct), now) };
+    return { acct, device: current, now };
   }
 
   /** Record a wrong digest; lock the device once the window holds enough. Answers the lock's end, if any. */

@@ -1,6 +1,6 @@
 // Plain records an AccountRegistrar hands across RPC. Times are ms since the epoch.
 // Secrets (HA1 values) appear only in DeviceCredentials, which only switch adapters receive.
-import type { Binding, RegistrationPolicy } from "../../registrar/types";
+import type { Binding, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
 import type { RegistrarError } from "../../registrar/errors";
 import type { DigestCredentials } from "../../registrar/digest";
 import type { LockoutPolicy } from "../../registrar/lockout";
@@ -123,3 +123,31 @@ export type DestinationResult =
   | { kind: "unavailable" }
   /** Nothing of this account: 404, or another account's number. */
   | { kind: "unknown" };
+
+/** A REGISTER a proxy received (Kamailio `authorize`): the digest to check, then the change to apply. */
+export interface DigestRegistration {
+  username: string;
+  digest: DigestCredentials;
+  source: string;
+  switchId: string;
+  register: RegisterRequest;
+}
+
+/** Why a digest was not accepted; `authorized` otherwise. */
+export type DigestFailure =
+  | { status: "unknown_device" }
+  | { status: "locked"; until: number }
+  | { status: "bad_digest"; lockedUntil: number | null };
+
+export type DigestRegistrationResult = DigestFailure | { status: "registered"; bindings: Binding[] } | { status: "rejected"; error: RegistrarError };
+
+/** A call a proxy received (Kamailio `locate`): optionally the caller to authenticate, and the destination. */
+export interface CallRouting {
+  caller: { username: string; digest: DigestCredentials; method: string; source: string } | null;
+  /** The dialed user or number; null to authenticate the caller only. */
+  destination: string | null;
+}
+
+export type CallRoutingResult =
+  | DigestFailure
+  | { status: "authorized"; destination: DestinationResult | null };

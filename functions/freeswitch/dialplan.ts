@@ -2,12 +2,10 @@
 // switch (`user/`), through each other switch that holds one (with the realm in X-Edge-Realm), to
 // the device a number points to, or nowhere: 480 for a device with no reachable registration,
 // 404 for an unknown destination.
-import { eq, inArray } from "drizzle-orm";
 import type { DestinationResult } from "../../durable-objects/account-registrar/records";
-import { numberCandidates, routeToDevice, type Leg } from "../../registrar/routing";
-import { numbers } from "../../catalog/schema";
-import { registrarForId, registrarForRealm } from "../accounts";
-import { catalog } from "../catalog";
+import { routeToDevice, type Leg } from "../../registrar/routing";
+import { registrarForRealm } from "../accounts";
+import { locateNumber } from "../numbers";
 import type { Env } from "../env";
 import { switchAddresses, type SwitchIdentity } from "../switches/credentials";
 import { field, type Form } from "./form";
@@ -46,20 +44,6 @@ export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentit
     return notFoundDocument();
   }
   return dialplanDocument(context, await actionsFor(env, found, caller, profile, secondHop));
-}
-
-/** A number of any account, through the catalog. */
-async function locateNumber(env: Env, destination: string): Promise<DestinationResult> {
-  const candidates = numberCandidates(destination);
-  if (candidates.length === 0) return { kind: "unknown" };
-  const owner = await catalog(env)
-    .select({ accountId: numbers.accountId, number: numbers.number })
-    .from(numbers)
-    .where(candidates.length === 1 ? eq(numbers.number, candidates[0]!) : inArray(numbers.number, candidates))
-    .get();
-  if (!owner) return { kind: "unknown" };
-  const registrar = registrarForId(env, owner.accountId);
-  return registrar ? registrar.locateDestination(owner.number) : { kind: "unknown" };
 }
 
 async function actionsFor(

@@ -1,0 +1,87 @@
+// `authorize`: a proxy received a REGISTER. The edge challenges it with its own nonce, checks the
+// digest, applies the registrar rules and answers the reply to send, in one HTTP call.
+import { z } from "zod";
+import { parseContacts, parsePath, userAndHost } from "../../registrar/contact";
+import { remainingSeconds } from "../../registrar/lookup";
+import { registrarForRealm } from "../accounts";
+import type { Env } from "../env";
+import type { SwitchIdentity } from "../switches/credentials";
+import { challengeFor, credentialsOrChallenge } from "./credentials";
+import { decide, locked, registrarRefusal, type Decision } from "./decision";
+
+/** More Contacts than this in one REGISTER is not a phone. */
+export const MAX_CONTACTS = 20;
+
+const field = z.string().max(8192);
+export const AuthorizeRequest = z.object({
+  method: z.string().max(32),
+  requestUri: field.optional(),
+  to: field,
+  from: field.optional(),
+  authorization: field.optional().default(""),
+  source: z.string().max(256),
+  contact: field.optional().default(""),
+  expires: z.string().max(32).optional().default(""),
+  callId: z.string().max(1024),
+  cseq: z.string().max(32),
+  path: field.optional().default(""),
+  supported: z.string().max(1024).optional().default(""),
+  userAgent: z.string().max(1024).optional().default(""),
+});
+export type AuthorizeRequest = z.infer<typeof AuthorizeRequest>;
+
+const badRequest = (reason: string) => decide(400, reason);
+
+export async function authorize(env: Env, request: AuthorizeRequest, caller: SwitchIdentity): Promise<Decision> {
+  if (request.method.toUpperCase() !== "REGISTER") return decide(405, "Method Not Allowed", ["Allow: REGISTER"]);
+  const aor = userAndHost(request.to);
+  if (!aor || !aor.user) return badRequest("Bad To URI");
+  const realm = aor.host;
+  const now = Date.now();
+
+  const offered = await credentialsOrChallenge(env, request.authorization, realm, 401, now);
+  if ("decision" in offered) return offered.decision;
+  if (offered.digest.username !== aor.user) return decide(403, "Forbidden");
+
+  const contacts = request.contact.trim() === "" ? [] : parseContacts(request.contact);
+  if (contacts === null) return badRequest("Bad Contact");
+  if (contacts !== "*" && contacts.length > MAX_CONTACTS) return badRequest("Too Many Contacts");
+  const cseq = Number(request.cseq.trim().split(/\s+/)[0]);
+  if (!Number.isSafeInteger(cseq) || cseq < 0) return badRequest("Bad CSeq");
+  if (request.callId.trim() === "") return badRequest("Missing Call-ID");
+  const expires = request.expires.trim();
+  if (expires !== "" && !/^\d{1,10}$/.test(expires)) return badRequest("Bad Expires");
+
+  const result = await registrarForRealm(env, realm, caller.jurisdiction).registerWithDigest({
+    username: aor.user,
+    digest: offered.digest,
+    source: request.source,
+    switchId: caller.id,
+    register: {
+      aor: `sip:${aor.user}@${realm}`,
+      callId: request.callId.trim(),
+      cseq,
+      contacts,
+      ...(expires !== "" && { expires: Number(expires) }),
+      ...(request.path.trim() !== "" && { path: parsePath(request.path) }),
+      received: request.source,
+      ...(request.userAgent.trim() !== "" && { userAgent: request.userAgent.trim() }),
+    },
+  });
+  switch (result.status) {
+    case "unknown_device":
+      return decide(403, "Forbidden");
+    case "locked":
+      return locked(result.until, Date.now());
+    case "bad_digest":
+      return result.lockedUntil !== null ? locked(result.lockedUntil, Date.now()) : challengeFor(env, 401, realm, false, now);
+    case "rejected":
+      return registrarRefusal(result.error);
+    case "registered":
+      return decide(
+        200,
+        "OK",
+        result.bindings.map((b) => `Contact: <${b.contact}>;expires=${remainingSeconds(b, now)}`),
+      );
+  }
+}

@@ -1,0 +1,76 @@
+// `locate`: a proxy received a call. The edge authenticates the caller (unless the proxy trusts the
+// source), finds the callee by user or number, and answers the targets to fork to: the device's
+// own addresses when this proxy holds its bindings, the holding switch otherwise.
+import { z } from "zod";
+import type { DestinationResult } from "../../durable-objects/account-registrar/records";
+import { userAndHost } from "../../registrar/contact";
+import { routeToDevice } from "../../registrar/routing";
+import { registrarForRealm } from "../accounts";
+import { locateNumber } from "../numbers";
+import type { Env } from "../env";
+import { switchAddresses, type SwitchIdentity } from "../switches/credentials";
+import { challengeFor, credentialsOrChallenge } from "./credentials";
+import { decide, locked, route, type Decision, type Target } from "./decision";
+
+const field = z.string().max(8192);
+export const LocateRequest = z.object({
+  method: z.string().max(32).optional().default("INVITE"),
+  requestUri: field,
+  from: field.optional().default(""),
+  authorization: field.optional().default(""),
+  source: z.string().max(256),
+  trusted: z.enum(["true", "false"]).optional().default("false"),
+});
+export type LocateRequest = z.infer<typeof LocateRequest>;
+
+const NOT_FOUND = decide(404, "Not Found");
+const UNAVAILABLE = decide(480, "Temporarily Unavailable");
+
+export async function locate(env: Env, request: LocateRequest, caller: SwitchIdentity): Promise<Decision> {
+  const callee = userAndHost(request.requestUri);
+  if (!callee || !callee.user) return decide(400, "Bad Request-URI");
+  const now = Date.now();
+  const method = request.method.toUpperCase();
+  const addresses = await switchAddresses(env, now);
+  // A call handed over by another switch of the fleet: deliver it here or not at all.
+  const sourceHost = request.source.replace(/:\d+$/, "").toLowerCase();
+  const fromFleet = [...addresses.values()].some((address) => userAndHost(address)?.host === sourceHost);
+
+  let found: DestinationResult | null = null;
+  if (request.trusted !== "true") {
+    const from = userAndHost(request.from);
+    if (!from || !from.user) return decide(403, "Forbidden");
+    const offered = await credentialsOrChallenge(env, request.authorization, from.host, 407, now);
+    if ("decision" in offered) return offered.decision;
+    if (offered.digest.username !== from.user) return decide(403, "Forbidden");
+    const sameAccount = from.host === callee.host;
+    const result = await registrarForRealm(env, from.host, caller.jurisdiction).routeCall({
+      caller: { username: from.user, digest: offered.digest, method, source: request.source },
+      destination: sameAccount ? callee.user : null,
+    });
+    if (result.status === "unknown_device") return decide(403, "Forbidden");
+    if (result.status === "locked") return locked(result.until, Date.now());
+    if (result.status === "bad_digest") {
+      return result.lockedUntil !== null ? locked(result.lockedUntil, Date.now()) : challengeFor(env, 407, from.host, false, now);
+    }
+    found = result.destination;
+  }
+  found ??= await registrarForRealm(env, callee.host, caller.jurisdiction).locateDestination(callee.user);
+  if (found.kind === "unknown") found = await locateNumber(env, callee.user);
+  if (found.kind === "unknown") return NOT_FOUND;
+  if (found.kind === "unavailable") return UNAVAILABLE;
+
+  const decision = routeToDevice(found.bindings, caller.id, (id) => addresses.get(id));
+  if (decision.kind !== "ring") return UNAVAILABLE;
+  const targets: Target[] = [];
+  for (const leg of decision.legs) {
+    if (leg.kind === "local") {
+      for (const binding of leg.bindings) {
+        targets.push({ uri: binding.contact, destination: binding.received ? `sip:${binding.received}` : "" });
+      }
+    } else if (!fromFleet) {
+      targets.push({ uri: `sip:${found.username}@${found.realm}`, destination: leg.address });
+    }
+  }
+  return targets.length > 0 ? route(targets) : UNAVAILABLE;
+}

@@ -1,0 +1,21 @@
+// A dialed number (DID) of any account: the catalog says whose it is, that account's object says where it rings.
+import { eq, inArray } from "drizzle-orm";
+import type { DestinationResult } from "../durable-objects/account-registrar/records";
+import { numberCandidates } from "../registrar/routing";
+import { numbers } from "../catalog/schema";
+import { registrarForId } from "./accounts";
+import { catalog } from "./catalog";
+import type { Env } from "./env";
+
+export async function locateNumber(env: Env, dialed: string): Promise<DestinationResult> {
+  const candidates = numberCandidates(dialed);
+  if (candidates.length === 0) return { kind: "unknown" };
+  const owner = await catalog(env)
+    .select({ accountId: numbers.accountId, number: numbers.number })
+    .from(numbers)
+    .where(candidates.length === 1 ? eq(numbers.number, candidates[0]!) : inArray(numbers.number, candidates))
+    .get();
+  if (!owner) return { kind: "unknown" };
+  const registrar = registrarForId(env, owner.accountId);
+  return registrar ? registrar.locateDestination(owner.number) : { kind: "unknown" };
+}

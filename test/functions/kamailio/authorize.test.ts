@@ -1,0 +1,158 @@
+// Kamailio `authorize`: the edge challenges with its own nonces, checks the digest, applies the
+// registrar rules and answers the reply a proxy sends, in one HTTP call per REGISTER.
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { issueNonce } from "../../../registrar/nonce";
+import { call } from "../../helpers";
+import { addDevice, createSwitch, freshAccount, type TestSwitch } from "../freeswitch/support";
+import { answer, challengeOf, kamailio } from "./support";
+
+const REALM = "acme.test";
+let accountId: string;
+let deviceId: string;
+let A: TestSwitch;
+let B: TestSwitch;
+
+beforeEach(async () => {
+  accountId = (await freshAccount(REALM, { policy: { minExpires: 30 }, lockout: { threshold: 3, windowSeconds: 300, durationSeconds: 600 } })).id;
+  deviceId = (await addDevice(accountId, "1001", "alice-pass-1001")).id;
+  A = await createSwitch("sip:127.0.0.2:5060");
+  B = await createSwitch("sip:127.0.0.3:5060");
+});
+
+function register(overrides: Record<string, string> = {}) {
+  return {
+    method: "REGISTER",
+    requestUri: "sip:acme.test",
+    to: "sip:1001@acme.test",
+    from: "sip:1001@acme.test",
+    authorization: "",
+    source: "127.0.0.1:5070",
+    contact: "<sip:1001@127.0.0.1:5070;transport=udp>;expires=120",
+    expires: "",
+    callId: "reg-1@127.0.0.1",
+    cseq: "1",
+    path: "",
+    supported: "",
+    userAgent: "SIPp",
+    ...overrides,
+  };
+}
+
+/** REGISTER, answer the challenge, REGISTER again: what a phone does. */
+async function registerWithPassword(sw: TestSwitch, password: string, overrides: Record<string, string> = {}) {
+  const first = await kamailio("authorize", register(overrides), sw);
+  expect(first.body.status).toBe(401);
+  const authorization = await answer(first.body.headers, "1001", password, "REGISTER", "sip:127.0.0.2:5060");
+  return kamailio("authorize", register({ cseq: String(Number(overrides.cseq ?? 1) + 1), ...overrides, authorization }), sw);
+}
+
+const registrations = async () => (await call("GET", `/accounts/${accountId}/registrations`)).body.items;
+
+describe("kamailio authorize", () => {
+  it("challenges a REGISTER without credentials with an edge nonce", async () => {
+    const reply = await kamailio("authorize", register(), A);
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ status: 401, reason: "Unauthorized" });
+    expect(reply.body.headers).toMatch(/^WWW-Authenticate: Digest realm="acme\.test", nonce="[A-Za-z0-9_-]+", qop="auth", algorithm=MD5\r\n$/);
+    expect(await registrations()).toEqual([]);
+  });
+
+  it("the right digest registers: 200 with the Contact and its expiry, held by the switch that asked", async () => {
+    const reply = await registerWithPassword(A, "alice-pass-1001");
+    expect(reply.body).toMatchObject({ status: 200, reason: "OK" });
+    expect(reply.body.headers).toMatch(/^Contact: <sip:1001@127\.0\.0\.1:5070;transport=udp>;expires=12\d\r\n$/);
+    const [binding] = await registrations();
+    expect(binding).toMatchObject({ contact: "sip:1001@127.0.0.1:5070;transport=udp", switchId: A.id, received: "127.0.0.1:5070", userAgent: "SIPp" });
+  });
+
+  it("a nonce issued through one switch is good on another", async () => {
+    const first = await kamailio("authorize", register(), A);
+    const authorization = await answer(first.body.headers, "1001", "alice-pass-1001", "REGISTER", "sip:127.0.0.3:5060");
+    const reply = await kamailio("authorize", register({ cseq: "2", authorization }), B);
+    expect(reply.body.status).toBe(200);
+  });
+
+  it("a wrong password is challenged again, then locked out on every switch until an operator clears it", async () => {
+    for (let i = 0; i < 2; i++) expect((await registerWithPassword(A, "wrong-password")).body.status).toBe(401);
+    const third = await registerWithPassword(B, "wrong-password");
+    expect(third.body).toMatchObject({ status: 403, reason: "Locked" });
+    expect(third.body.headers).toMatch(/^Retry-After: (59\d|600)\r\n$/);
+    for (const sw of [A, B]) expect((await registerWithPassword(sw, "alice-pass-1001")).body).toMatchObject({ status: 403, reason: "Locked" });
+    expect(await registrations()).toEqual([]);
+    expect((await call("DELETE", `/accounts/${accountId}/devices/${deviceId}/lockout`)).status).toBe(200);
+    expect((await registerWithPassword(A, "alice-pass-1001")).body.status).toBe(200);
+  });
+
+  it("a stale nonce is challenged with stale=true, a forged or foreign one without", async () => {
+    const old = await issueNonce(env.SWITCH_SIGNING_KEY, REALM, Date.now() - 3_600_000);
+    const staleAuth = await answer(`WWW-Authenticate: Digest realm="${REALM}", nonce="${old}"`, "1001", "alice-pass-1001", "REGISTER", "sip:x");
+    const stale = await kamailio("authorize", register({ authorization: staleAuth }), A);
+    expect(stale.body.status).toBe(401);
+    expect(challengeOf(stale.body.headers).stale).toBe("true");
+    // The retry with the new nonce succeeds.
+    const retry = await answer(stale.body.headers, "1001", "alice-pass-1001", "REGISTER", "sip:x");
+    expect((await kamailio("authorize", register({ cseq: "2", authorization: retry }), A)).body.status).toBe(200);
+
+    const foreign = await issueNonce(env.SWITCH_SIGNING_KEY, "other.test", Date.now());
+    for (const nonce of ["forged-nonce", foreign, `${old.slice(0, -2)}AA`]) {
+      const auth = await answer(`WWW-Authenticate: Digest realm="${REALM}", nonce="${nonce}"`, "1001", "alice-pass-1001", "REGISTER", "sip:x");
+      const reply = await kamailio("authorize", register({ callId: `forged-${nonce}`, authorization: auth }), A);
+      expect(reply.body.status).toBe(401);
+      expect(challengeOf(reply.body.headers).stale).toBeUndefined();
+    }
+    // Forged nonces are not even counted as password failures: the device is not locked.
+    expect((await call("GET", `/accounts/${accountId}/devices/${deviceId}`)).body.lockedUntil).toBeNull();
+  });
+
+  it("Expires: 0 removes the binding; a wildcard removes them all", async () => {
+    await registerWithPassword(A, "alice-pass-1001");
+    await registerWithPassword(A, "alice-pass-1001", { callId: "reg-2", contact: "<sip:1001@127.0.0.1:5071>" });
+    expect(await registrations()).toHaveLength(2);
+    const removed = await registerWithPassword(A, "alice-pass-1001", { cseq: "5", contact: "<sip:1001@127.0.0.1:5070;transport=udp>;expires=0" });
+    expect(removed.body.status).toBe(200);
+    expect(removed.body.headers).toMatch(/^Contact: <sip:1001@127\.0\.0\.1:5071>;expires=\d+\r\n$/);
+    const all = await registerWithPassword(A, "alice-pass-1001", { callId: "reg-2", cseq: "9", contact: "*", expires: "0" });
+    expect(all.body).toMatchObject({ status: 200, headers: "" });
+    expect(await registrations()).toEqual([]);
+  });
+
+  it("too brief an interval gets 423 with Min-Expires, and nothing is written", async () => {
+    const reply = await registerWithPassword(A, "alice-pass-1001", { contact: "<sip:1001@127.0.0.1:5070>;expires=5" });
+    expect(reply.body).toMatchObject({ status: 423, reason: "Interval Too Brief", headers: "Min-Expires: 30\r\n" });
+    expect(await registrations()).toEqual([]);
+  });
+
+  it("an unknown user is refused after the challenge", async () => {
+    const first = await kamailio("authorize", register({ to: "sip:4040@acme.test" }), A);
+    const authorization = await answer(first.body.headers, "4040", "whatever-pass", "REGISTER", "sip:x");
+    const reply = await kamailio("authorize", register({ to: "sip:4040@acme.test", authorization }), A);
+    expect(reply.body).toMatchObject({ status: 403, reason: "Forbidden" });
+  });
+
+  it("a bad Contact, a huge Contact list or a bad CSeq is a 400 decision and writes nothing", async () => {
+    const cases = [
+      { contact: "<not a uri>" },
+      { contact: Array.from({ length: 25 }, (_, i) => `<sip:1001@10.0.0.${i}>`).join(",") },
+      { cseq: "many" },
+      { expires: "soon" },
+    ];
+    for (const overrides of cases) {
+      const reply = await registerWithPassword(A, "alice-pass-1001", overrides);
+      expect(reply.status).toBe(200);
+      expect(reply.body.status).toBe(400);
+    }
+    expect(await registrations()).toEqual([]);
+  });
+
+  it("without a switch credential, or with a body that is not the API's, the switch gets an HTTP problem", async () => {
+    const anonymous = await kamailio("authorize", register(), null);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.contentType).toBe("application/problem+json");
+    const notJson = await kamailio("authorize", "{nope", A);
+    expect(notJson.status).toBe(400);
+    const missing = await kamailio("authorize", { method: "REGISTER" }, A);
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(["to", "source", "callId", "cseq"]));
+  });
+});
