@@ -131,7 +131,7 @@ describe("kamailio authorize", () => {
   });
 
   it("a bad Contact, a huge Contact list or a bad CSeq is a 400 decision and writes nothing", async () => {
-    const cases = [
+    const cases: Record<string, string>[] = [
       { contact: "<not a uri>" },
       { contact: Array.from({ length: 25 }, (_, i) => `<sip:1001@10.0.0.${i}>`).join(",") },
       { cseq: "many" },
