@@ -1,0 +1,122 @@
+// Kamailio `locate`: who is called, and where to fork: the device's own addresses when this
+// proxy holds its bindings, the holding switch otherwise; 404, 480; callers authenticated by the edge.
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { registrarForId } from "../../../functions/accounts";
+import { call } from "../../helpers";
+import { addDevice, createSwitch, freshAccount, type TestSwitch } from "../freeswitch/support";
+import { answer, kamailio } from "./support";
+
+const REALM = "acme.test";
+let accountId: string;
+let A: TestSwitch;
+let B: TestSwitch;
+
+beforeEach(async () => {
+  accountId = (await freshAccount(REALM)).id;
+  await addDevice(accountId, "1001", "alice-pass-1001");
+  await addDevice(accountId, "1002", "bob-pass-1002");
+  A = await createSwitch("sip:127.0.0.2:5060");
+  B = await createSwitch("sip:127.0.0.3:5060");
+});
+
+async function registerOn(username: string, port: number, sw: TestSwitch, callId = `${username}-${port}`) {
+  const result = await registrarForId(env, accountId)!.register(username, {
+    aor: `sip:${username}@${REALM}`,
+    callId,
+    cseq: 1,
+    contacts: [{ uri: `sip:${username}@10.1.1.1:${port}` }],
+    expires: 300,
+    received: `127.0.0.1:${port}`,
+    switchId: sw.id,
+  });
+  expect(result.status).toBe("registered");
+}
+
+const invite = (overrides: Record<string, string> = {}) => ({
+  method: "INVITE",
+  requestUri: "sip:1001@acme.test",
+  from: "sip:1002@acme.test",
+  authorization: "",
+  source: "127.0.0.1:5072",
+  trusted: "false",
+  ...overrides,
+});
+
+/** INVITE, answer the 407, INVITE again: what a phone does. */
+async function authenticatedCall(sw: TestSwitch, overrides: Record<string, string> = {}, password = "bob-pass-1002") {
+  const first = await kamailio("locate", invite(overrides), sw);
+  expect(first.body.status).toBe(407);
+  expect(first.body.headers).toMatch(/^Proxy-Authenticate: Digest realm="acme\.test"/);
+  const authorization = await answer(first.body.headers, "1002", password, "INVITE", overrides.requestUri ?? "sip:1001@acme.test");
+  return kamailio("locate", invite({ ...overrides, authorization }), sw);
+}
+
+describe("kamailio locate", () => {
+  it("authenticates the caller, then forks to the callee's own addresses held by this proxy", async () => {
+    await registerOn("1001", 5070, A);
+    await registerOn("1001", 5071, A);
+    const reply = await authenticatedCall(A);
+    expect(reply.body).toMatchObject({ status: 200, reason: "OK" });
+    expect(reply.body.targets).toEqual(
+      expect.arrayContaining([
+        { uri: "sip:1001@10.1.1.1:5070", destination: "sip:127.0.0.1:5070" },
+        { uri: "sip:1001@10.1.1.1:5071", destination: "sip:127.0.0.1:5071" },
+      ]),
+    );
+    expect(reply.body.targets).toHaveLength(2);
+  });
+
+  it("a callee held by another switch is reached through it, and that switch delivers it locally", async () => {
+    await registerOn("1001", 5070, A);
+    const viaB = await authenticatedCall(B);
+    expect(viaB.body.targets).toEqual([{ uri: "sip:1001@acme.test", destination: "sip:127.0.0.2:5060" }]);
+    // A receives it from B (a fleet switch the proxy trusts): only A's own bindings, never onwards.
+    const atA = await kamailio("locate", invite({ source: "127.0.0.3:5060", trusted: "true" }), A);
+    expect(atA.body.targets).toEqual([{ uri: "sip:1001@10.1.1.1:5070", destination: "sip:127.0.0.1:5070" }]);
+    await registerOn("1001", 5090, B, "other-flow");
+    const handedOver = await kamailio("locate", invite({ source: "127.0.0.3:5060", trusted: "true" }), A);
+    expect(handedOver.body.targets).toEqual([{ uri: "sip:1001@10.1.1.1:5070", destination: "sip:127.0.0.1:5070" }]);
+  });
+
+  it("bindings on both switches ring in parallel: the local contact and the other switch", async () => {
+    await registerOn("1001", 5070, A);
+    await registerOn("1001", 5071, B);
+    const reply = await authenticatedCall(A);
+    expect(reply.body.targets).toHaveLength(2);
+    expect(reply.body.targets).toEqual(
+      expect.arrayContaining([
+        { uri: "sip:1001@10.1.1.1:5070", destination: "sip:127.0.0.1:5070" },
+        { uri: "sip:1001@acme.test", destination: "sip:127.0.0.3:5060" },
+      ]),
+    );
+  });
+
+  it("unknown user: 404; known but unregistered: 480", async () => {
+    expect((await authenticatedCall(A, { requestUri: "sip:4040@acme.test" })).body).toMatchObject({ status: 404, reason: "Not Found" });
+    expect((await authenticatedCall(A)).body).toMatchObject({ status: 480, reason: "Temporarily Unavailable" });
+  });
+
+  it("a wrong caller password is challenged again and counts toward the lockout", async () => {
+    await registerOn("1001", 5070, A);
+    const reply = await authenticatedCall(A, {}, "not-bobs-password");
+    expect(reply.body.status).toBe(407);
+    expect(reply.body.targets).toBeUndefined();
+  });
+
+  it("a trusted source (a carrier by the proxy's ACL) reaches a number without authentication", async () => {
+    const devices = (await call("GET", `/accounts/${accountId}/devices`)).body.items;
+    const alice = devices.find((d: { username: string }) => d.username === "1001");
+    await call("POST", `/accounts/${accountId}/numbers`, { body: { number: "+14155550101", deviceId: alice.id } });
+    await registerOn("1001", 5070, B);
+    const reply = await kamailio("locate", invite({ requestUri: "sip:+14155550101@127.0.0.2", source: "198.51.100.20:5060", trusted: "true" }), A);
+    expect(reply.body).toMatchObject({ status: 200, targets: [{ uri: "sip:1001@acme.test", destination: "sip:127.0.0.3:5060" }] });
+  });
+
+  it("an untrusted caller without credentials never gets targets", async () => {
+    await registerOn("1001", 5070, A);
+    const reply = await kamailio("locate", invite(), A);
+    expect(reply.body.status).toBe(407);
+    expect(reply.body.targets).toBeUndefined();
+  });
+});
