@@ -14,4 +14,6 @@ export interface Env {
   JURISDICTIONS?: string;
   /** Seconds an edge-issued digest nonce stays fresh (Kamailio API); older ones get stale=true. */
   NONCE_TTL_SECONDS?: string;
+  /** "enabled" serves /bench/noop and /bench/object, the ceilings the benchmarks compare against. */
+  BENCH_ROUTES?: string;
 }

@@ -4,6 +4,7 @@ import { createApi } from "./api/app";
 import { createFreeswitchApp } from "./freeswitch/app";
 import { createKamailioApp } from "./kamailio/app";
 import { answerError, problemResponse } from "./api/problem";
+import { registrarForRealm } from "./accounts";
 import type { Env } from "./env";
 
 export { AccountRegistrar } from "../durable-objects/account-registrar/AccountRegistrar";
@@ -11,6 +12,12 @@ export { AccountRegistrar } from "../durable-objects/account-registrar/AccountRe
 const app = new Hono<{ Bindings: Env }>();
 
 app.get("/healthz", (c) => c.json({ ok: true }));
+// The runtime's own ceilings, measured beside the real routes by the benchmarks. Off unless
+// BENCH_ROUTES=enabled (never set in production).
+app.use("/bench/*", async (c, next) => (c.env.BENCH_ROUTES === "enabled" ? next() : c.notFound()));
+app.get("/bench/noop", (c) => c.text("ok"));
+app.get("/bench/object", async (c) => c.text(String(await registrarForRealm(c.env, "bench.noop.invalid", null).ping())));
+
 app.route("/api/v1", createApi());
 app.route("/freeswitch/v1", createFreeswitchApp());
 app.route("/kamailio/v1", createKamailioApp());

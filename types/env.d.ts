@@ -12,6 +12,7 @@ declare namespace Cloudflare {
     SWITCH_CACHE_TTL_MS?: string;
     JURISDICTIONS?: string;
     NONCE_TTL_SECONDS?: string;
+    BENCH_ROUTES?: string;
     /** Tests only: the catalog migrations read by vitest.config.ts. */
     CATALOG_MIGRATIONS: import("@cloudflare/vitest-plugin").D1Migration[];
   }

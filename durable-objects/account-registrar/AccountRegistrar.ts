@@ -11,6 +11,7 @@ import { isLocked, lockAfterFailure, windowStart, type LockoutPolicy } from "../
 import { numberCandidates } from "../../registrar/routing";
 import { planRegister } from "../../registrar/save";
 import type { Binding, BindingFields, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
+import { SqlMeter, type Usage } from "./meter";
 import migrations from "./migrations/migrations.js";
 import { ok, refuse, type Outcome } from "./outcome";
 import type {
@@ -48,6 +49,7 @@ type AccountRow = typeof account.$inferSelect;
 
 export class AccountRegistrar extends DurableObject {
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
+  private readonly meter: SqlMeter;
   /** When the object's single alarm is set to fire, as this instance knows it. */
   private alarmAt: number | null = null;
   /**
@@ -58,7 +60,8 @@ export class AccountRegistrar extends DurableObject {
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
-    this.db = drizzle(ctx.storage, { schema });
+    this.meter = new SqlMeter(ctx.storage);
+    this.db = drizzle(this.meter.view(), { schema });
     void ctx.blockConcurrencyWhile(async () => {
       this.hasSchema =
         ctx.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'account'").toArray().length > 0;
@@ -564,6 +567,7 @@ export class AccountRegistrar extends DurableObject {
   private async expireNoLaterThan(deadline: number): Promise<void> {
     if (this.alarmAt !== null && this.alarmAt <= deadline) return;
     this.alarmAt = deadline;
+    this.meter.alarmSet();
     await this.ctx.storage.setAlarm(deadline);
   }
 
@@ -597,6 +601,16 @@ export class AccountRegistrar extends DurableObject {
       .where(and(eq(bindings.deviceId, deviceId), gt(bindings.expiresAt, now)))
       .all()
       .map(toBinding);
+  }
+
+  /** An empty round trip: the ceiling for anything that must ask the account's object. */
+  ping(): number {
+    return 1;
+  }
+
+  /** Rows read and written by this object's SQL (index entries included) and alarms set, since it started. */
+  usage(): Usage {
+    return this.meter.usage();
   }
 
   /** Counts for tests and diagnostics: all rows, expired or not. */

@@ -73,12 +73,16 @@ describe("directory sip_auth", () => {
     await bindingFromCapture();
     const before = (await stub().locate("1000"))![0]!;
     const changesBefore = await changes();
+    const usageBefore = await stub().usage();
     const answer = await postXml(registerBody, switchA.basic);
     const changed = (await changes()) - changesBefore;
+    const usageAfter = await stub().usage();
     const user = directoryUser(answer.text);
     expect(user.variables.edge_binding).toBe("refreshed");
-    // One binding row updated (plus its expires_at index entry: two rows billed).
+    // One binding row updated; billed: the row and its expires_at index entry, no alarm moved.
     expect(changed).toBe(1);
+    expect(usageAfter.rowsWritten - usageBefore.rowsWritten).toBeLessThanOrEqual(2);
+    expect(usageAfter.alarmsSet).toBe(usageBefore.alarmsSet);
     const after = (await stub().locate("1000"))![0]!;
     expect(after.expiresAt).toBeGreaterThan(before.expiresAt);
     expect(after.expiresAt - Date.now()).toBeCloseTo(Number(user.params["sip-force-expires"]) * 1000, -3);
@@ -96,7 +100,9 @@ describe("directory sip_auth", () => {
     const response = await md5(`${ha1}:491e83ce-9b62-4034-8a90-08c99c20f0c2:00000001:6b8b4567:auth:${ha2}`);
     const invite = withField(withField(registerBody, "sip_auth_method", "INVITE"), "sip_auth_response", response);
     const changesBefore = await changes();
+    const usageBefore = await stub().usage();
     const answer = await postXml(invite, switchA.basic);
+    expect((await stub().usage()).rowsWritten).toBe(usageBefore.rowsWritten);
     expect(directoryUser(answer.text).params["a1-hash"]).toBe(ha1);
     expect(directoryUser(answer.text).variables.edge_binding).toBeUndefined();
     expect((await changes()) - changesBefore).toBe(0);
