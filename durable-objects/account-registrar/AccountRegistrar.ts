@@ -11,6 +11,7 @@ import { isLocked, lockAfterFailure, windowStart, type LockoutPolicy } from "../
 import { numberCandidates } from "../../registrar/routing";
 import { planRegister } from "../../registrar/save";
 import type { Binding, BindingFields, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
+import { EventLog, type NewEvent, type RegistrarEvent } from "./events";
 import { SqlMeter, type Usage } from "./meter";
 import migrations from "./migrations/migrations.js";
 import { ok, refuse, type Outcome } from "./outcome";
@@ -40,6 +41,21 @@ import * as schema from "./schema";
 
 const { account, authFailures, bindings, devices, numbers } = schema;
 
+/** The WebSocket subprotocol of the event stream. */
+export const EVENTS_PROTOCOL = "whistle-edge.events.v1";
+
+interface Listener {
+  /** Also send binding.refreshed (off by default: the most frequent event). */
+  refreshed: boolean;
+}
+
+const wants = (listener: Listener, event: RegistrarEvent) => event.type !== "binding.refreshed" || listener.refreshed;
+
+/** An event as listeners receive it: times as ISO text. */
+export function eventView(event: RegistrarEvent) {
+  return { ...event, at: new Date(event.at).toISOString() };
+}
+
 /** Expired bindings removed per alarm run; more are left to an immediate follow-up run. */
 export const SWEEP_BATCH = 500;
 
@@ -50,6 +66,7 @@ type AccountRow = typeof account.$inferSelect;
 export class AccountRegistrar extends DurableObject {
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
   private readonly meter: SqlMeter;
+  private readonly events: EventLog;
   /** When the object's single alarm is set to fire, as this instance knows it. */
   private alarmAt: number | null = null;
   /**
@@ -62,6 +79,7 @@ export class AccountRegistrar extends DurableObject {
     super(ctx, env);
     this.meter = new SqlMeter(ctx.storage);
     this.db = drizzle(this.meter.view(), { schema });
+    this.events = new EventLog(this.db);
     void ctx.blockConcurrencyWhile(async () => {
       this.hasSchema =
         ctx.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'account'").toArray().length > 0;
@@ -192,34 +210,50 @@ export class AccountRegistrar extends DurableObject {
       return refuse("conflict", `username ${username} already exists in this account`, "username");
     }
     if (!this.deviceById(deviceId)) return refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
-    const row = this.db
-      .update(devices)
-      .set({
-        username,
-        ...hashes,
-        ...(changes.callerIdName !== undefined && { callerIdName: changes.callerIdName }),
-        ...(changes.callerIdNumber !== undefined && { callerIdNumber: changes.callerIdNumber }),
-        ...(changes.enabled !== undefined && { enabled: changes.enabled }),
-        updatedAt: Date.now(),
-      })
-      .where(eq(devices.id, deviceId))
-      .returning()
-      .get();
-    if (username !== current.username) {
+    const { row, published } = this.ctx.storage.transactionSync(() => {
+      const row = this.db
+        .update(devices)
+        .set({
+          username,
+          ...hashes,
+          ...(changes.callerIdName !== undefined && { callerIdName: changes.callerIdName }),
+          ...(changes.callerIdNumber !== undefined && { callerIdNumber: changes.callerIdNumber }),
+          ...(changes.enabled !== undefined && { enabled: changes.enabled }),
+          updatedAt: Date.now(),
+        })
+        .where(eq(devices.id, deviceId))
+        .returning()
+        .get();
       // Bindings were made under the old address of record: the device must register again.
-      this.db.delete(bindings).where(eq(bindings.deviceId, deviceId)).run();
-    }
+      const dropped =
+        username === current.username
+          ? []
+          : this.db
+              .delete(bindings)
+              .where(eq(bindings.deviceId, deviceId))
+              .returning({ contact: bindings.contact, switchId: bindings.switchId })
+              .all();
+      const published = this.record(
+        dropped.map((b) => ({ type: "binding.removed", deviceId, username: current.username, contact: b.contact, switchId: b.switchId })),
+        Date.now(),
+      );
+      return { row, published };
+    });
+    this.publish(published);
     return ok(toDevice(row!));
   }
 
   /** Remove a device with its bindings; numbers that rang it fall back to the account. */
   deleteDevice(deviceId: string): Outcome<{ deleted: string }> {
     if (!this.deviceById(deviceId)) return refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
-    this.ctx.storage.transactionSync(() => {
-      this.db.delete(bindings).where(eq(bindings.deviceId, deviceId)).run();
+    const username = this.deviceById(deviceId)!.username;
+    const published = this.ctx.storage.transactionSync(() => {
+      const removed = this.db.delete(bindings).where(eq(bindings.deviceId, deviceId)).returning({ contact: bindings.contact, switchId: bindings.switchId }).all();
       this.db.update(numbers).set({ deviceId: null }).where(eq(numbers.deviceId, deviceId)).run();
       this.db.delete(devices).where(eq(devices.id, deviceId)).run();
+      return this.record(removed.map((b) => ({ type: "binding.removed", deviceId, username, contact: b.contact, switchId: b.switchId })), Date.now());
     });
+    this.publish(published);
     return ok({ deleted: deviceId });
   }
 
@@ -359,7 +393,8 @@ export class AccountRegistrar extends DurableObject {
   /** Record a wrong digest; lock the device once the window holds enough. Answers the lock's end, if any. */
   private countFailure(deviceId: string, source: string, lockout: LockoutPolicy, now: number): number | null {
     let lockedUntil: number | null = null;
-    this.ctx.storage.transactionSync(() => {
+    const username = this.deviceById(deviceId)?.username ?? null;
+    const published = this.ctx.storage.transactionSync(() => {
       this.db
         .delete(authFailures)
         .where(and(eq(authFailures.deviceId, deviceId), lte(authFailures.at, windowStart(lockout, now))))
@@ -375,7 +410,13 @@ export class AccountRegistrar extends DurableObject {
         this.db.update(devices).set({ lockedUntil }).where(eq(devices.id, deviceId)).run();
         this.db.delete(authFailures).where(eq(authFailures.deviceId, deviceId)).run();
       }
+      const about = { deviceId, username, source };
+      return this.record(
+        [{ ...about, type: "auth.failed" }, ...(lockedUntil !== null ? [{ ...about, type: "device.locked" } as const] : [])],
+        now,
+      );
     });
+    this.publish(published);
     return lockedUntil;
   }
 
@@ -397,21 +438,29 @@ export class AccountRegistrar extends DurableObject {
       .all();
     const match = candidates.find((b) => contactIs(b.contact, refresh.contactUser, refresh.contactHost));
     if (!match) return false;
-    this.db
-      .update(bindings)
-      .set({ expiresAt: now + seconds * 1000, switchId, updatedAt: now })
-      .where(eq(bindings.id, match.id))
-      .run();
+    const published = this.ctx.storage.transactionSync(() => {
+      this.db
+        .update(bindings)
+        .set({ expiresAt: now + seconds * 1000, switchId, updatedAt: now })
+        .where(eq(bindings.id, match.id))
+        .run();
+      return this.record([{ type: "binding.refreshed", deviceId, username: this.deviceById(deviceId)?.username ?? null, contact: match.contact, switchId }], now);
+    });
+    this.publish(published);
     return true;
   }
 
   /** Lift a lockout now and forget the failures that led to it. */
   clearLockout(deviceId: string): Outcome<DeviceRecord> {
     if (!this.deviceById(deviceId)) return refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
-    this.ctx.storage.transactionSync(() => {
+    const wasLocked = isLocked(this.deviceById(deviceId)!.lockedUntil, Date.now());
+    const published = this.ctx.storage.transactionSync(() => {
       this.db.update(devices).set({ lockedUntil: null }).where(eq(devices.id, deviceId)).run();
       this.db.delete(authFailures).where(eq(authFailures.deviceId, deviceId)).run();
+      const device = this.deviceById(deviceId)!;
+      return wasLocked ? this.record([{ type: "device.unlocked", deviceId, username: device.username }], Date.now()) : [];
     });
+    this.publish(published);
     return ok(toDevice(this.deviceById(deviceId)!));
   }
 
@@ -425,12 +474,14 @@ export class AccountRegistrar extends DurableObject {
     const outcome = planRegister(existing, request, policyOf(acct), now);
     if (!outcome.ok) return { status: "rejected", error: outcome.error };
     const { inserts, updates, deletes } = outcome.plan;
-    this.ctx.storage.transactionSync(() => {
+    const about = { deviceId: device.id, username: device.username, source: request.received ?? null, switchId: request.switchId ?? null };
+    const published = this.ctx.storage.transactionSync(() => {
       // Expired rows may still hold a contact the request re-registers: clear them first.
-      this.db
+      const expired = this.db
         .delete(bindings)
         .where(and(eq(bindings.deviceId, device.id), lte(bindings.expiresAt, now)))
-        .run();
+        .returning({ contact: bindings.contact, switchId: bindings.switchId })
+        .all();
       if (deletes.length > 0) this.db.delete(bindings).where(inArray(bindings.id, deletes)).run();
       for (const { id, fields } of updates) {
         this.db
@@ -445,7 +496,18 @@ export class AccountRegistrar extends DurableObject {
           .values({ ...fields, deviceId: device.id, createdAt: now, updatedAt: now })
           .run();
       }
+      const removedContacts = existing.filter((b) => deletes.includes(b.id));
+      return this.record(
+        [
+          ...expired.map((b): NewEvent => ({ ...about, type: "binding.expired", contact: b.contact, source: null, switchId: b.switchId })),
+          ...removedContacts.map((b): NewEvent => ({ ...about, type: "binding.removed", contact: b.contact })),
+          ...updates.map(({ fields }): NewEvent => ({ ...about, type: "binding.refreshed", contact: fields.contact })),
+          ...inserts.map((fields): NewEvent => ({ ...about, type: "binding.created", contact: fields.contact })),
+        ],
+        now,
+      );
     });
+    this.publish(published);
     const deadlines = [...inserts, ...updates.map((u) => u.fields)].map((f: BindingFields) => f.expiresAt);
     if (deadlines.length > 0) await this.expireNoLaterThan(Math.min(...deadlines));
     return { status: "registered", bindings: this.liveBindingsOf(device.id, now) };
@@ -459,8 +521,16 @@ export class AccountRegistrar extends DurableObject {
       contact === "*"
         ? eq(bindings.deviceId, device.id)
         : and(eq(bindings.deviceId, device.id), eq(bindings.contact, contact));
-    const removed = this.db.delete(bindings).where(where).returning({ id: bindings.id }).all();
-    return ok({ removed: removed.length });
+    const now = Date.now();
+    const published = this.ctx.storage.transactionSync(() => {
+      const removed = this.db.delete(bindings).where(where).returning({ contact: bindings.contact, switchId: bindings.switchId }).all();
+      return this.record(
+        removed.map((b) => ({ type: "binding.removed", deviceId: device.id, username: device.username, contact: b.contact, switchId: b.switchId })),
+        now,
+      );
+    });
+    this.publish(published);
+    return ok({ removed: published.length });
   }
 
   /** Where a device can be reached now: its live bindings, best q first, newest first. */
@@ -495,12 +565,19 @@ export class AccountRegistrar extends DurableObject {
   confirmExpiry(username: string, contact: string, switchId: string): Outcome<{ removed: number }> {
     const device = this.deviceByUsername(username);
     if (!device) return refuse("not_found", `no device ${username} in this account`, "username");
-    const removed = this.db
-      .delete(bindings)
-      .where(and(eq(bindings.deviceId, device.id), eq(bindings.contact, contact), eq(bindings.switchId, switchId)))
-      .returning({ id: bindings.id })
-      .all();
-    return ok({ removed: removed.length });
+    const published = this.ctx.storage.transactionSync(() => {
+      const removed = this.db
+        .delete(bindings)
+        .where(and(eq(bindings.deviceId, device.id), eq(bindings.contact, contact), eq(bindings.switchId, switchId)))
+        .returning({ contact: bindings.contact })
+        .all();
+      return this.record(
+        removed.map((b) => ({ type: "binding.expired", deviceId: device.id, username: device.username, contact: b.contact, switchId })),
+        Date.now(),
+      );
+    });
+    this.publish(published);
+    return ok({ removed: published.length });
   }
 
   // ── registrations (provisioning view) ────────────────────────────────────
@@ -527,11 +604,20 @@ export class AccountRegistrar extends DurableObject {
   /** Drop one binding so that the device has to register again. */
   removeBinding(bindingId: number): Outcome<{ deleted: number }> {
     if (!this.hasSchema) return refuse("not_found", `no live registration ${bindingId} in this account`, "registrationId");
-    const removed = this.db
-      .delete(bindings)
-      .where(and(eq(bindings.id, bindingId), gt(bindings.expiresAt, Date.now())))
-      .returning({ id: bindings.id })
-      .all();
+    const now = Date.now();
+    let removed: { deviceId: string; contact: string; switchId: string | null }[] = [];
+    const published = this.ctx.storage.transactionSync(() => {
+      removed = this.db
+        .delete(bindings)
+        .where(and(eq(bindings.id, bindingId), gt(bindings.expiresAt, now)))
+        .returning({ deviceId: bindings.deviceId, contact: bindings.contact, switchId: bindings.switchId })
+        .all();
+      return this.record(
+        removed.map((b) => ({ type: "binding.removed", deviceId: b.deviceId, username: this.deviceById(b.deviceId)?.username ?? null, contact: b.contact, switchId: b.switchId })),
+        now,
+      );
+    });
+    this.publish(published);
     return removed.length > 0
       ? ok({ deleted: bindingId })
       : refuse("not_found", `no live registration ${bindingId} in this account`, "registrationId");
@@ -544,21 +630,30 @@ export class AccountRegistrar extends DurableObject {
     this.alarmAt = null;
     if (!this.hasSchema) return;
     const now = Date.now();
-    const swept = this.db
-      .delete(bindings)
-      .where(
-        inArray(
-          bindings.id,
-          this.db
-            .select({ id: bindings.id })
-            .from(bindings)
-            .where(lte(bindings.expiresAt, now))
-            .orderBy(asc(bindings.expiresAt))
-            .limit(SWEEP_BATCH),
-        ),
-      )
-      .returning({ id: bindings.id })
-      .all();
+    let swept: { id: number; deviceId: string; contact: string; switchId: string | null }[] = [];
+    const published = this.ctx.storage.transactionSync(() => {
+      swept = this.db
+        .delete(bindings)
+        .where(
+          inArray(
+            bindings.id,
+            this.db
+              .select({ id: bindings.id })
+              .from(bindings)
+              .where(lte(bindings.expiresAt, now))
+              .orderBy(asc(bindings.expiresAt))
+              .limit(SWEEP_BATCH),
+          ),
+        )
+        .returning({ id: bindings.id, deviceId: bindings.deviceId, contact: bindings.contact, switchId: bindings.switchId })
+        .all();
+      const names = this.usernames([...new Set(swept.map((b) => b.deviceId))]);
+      return this.record(
+        swept.map((b) => ({ type: "binding.expired", deviceId: b.deviceId, username: names.get(b.deviceId) ?? null, contact: b.contact, switchId: b.switchId })),
+        now,
+      );
+    });
+    this.publish(published);
     const next = swept.length === SWEEP_BATCH ? now : this.earliestDeadline();
     if (next !== null) await this.expireNoLaterThan(next);
   }
@@ -574,6 +669,90 @@ export class AccountRegistrar extends DurableObject {
   private earliestDeadline(): number | null {
     const row = this.db.select({ at: min(bindings.expiresAt) }).from(bindings).get();
     return row?.at ?? null;
+  }
+
+  // ── events ───────────────────────────────────────────────────────────────
+
+  /** Events after a sequence number, oldest first (the stream's backlog; the polling API). */
+  eventsSince(seq: number, limit: number): RegistrarEvent[] {
+    if (!this.hasSchema) return [];
+    return this.events.since(seq, limit);
+  }
+
+  /**
+   * A listener's WebSocket (the Worker has checked its API key and account). It gets every event
+   * after `since`, then live events. Hibernatable: an idle listener costs nothing.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+    if (!this.accountRow()) return new Response("no such account", { status: 404 });
+    const sinceText = url.searchParams.get("since");
+    const since = sinceText !== null && /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : this.events.latest();
+    const listener: Listener = { refreshed: url.searchParams.get("refreshed") === "true" };
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment(listener);
+    for (let cursor = since; ; ) {
+      const batch = this.events.since(cursor, 500);
+      for (const event of batch) if (wants(listener, event)) server.send(JSON.stringify(eventView(event)));
+      if (batch.length < 500) break;
+      cursor = batch.at(-1)!.seq;
+    }
+    const offered = request.headers.get("sec-websocket-protocol") ?? "";
+    const headers: HeadersInit = offered.split(",").some((p) => p.trim() === EVENTS_PROTOCOL) ? { "sec-websocket-protocol": EVENTS_PROTOCOL } : {};
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    if (message === "ping") ws.send("pong");
+  }
+
+  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+    // 1005/1006 say "no code was sent"; they may not be sent back.
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Append events inside the caller's transaction. */
+  private record(batch: NewEvent[], now: number): RegistrarEvent[] {
+    if (batch.length === 0) return [];
+    return this.events.append(batch, now, this.listensForRefreshed());
+  }
+
+  /** After the transaction: hand the events to every listener. */
+  private publish(published: RegistrarEvent[]): void {
+    if (published.length === 0) return;
+    for (const ws of this.ctx.getWebSockets()) {
+      const listener = (ws.deserializeAttachment() ?? { refreshed: false }) as Listener;
+      for (const event of published) {
+        if (!wants(listener, event)) continue;
+        try {
+          ws.send(JSON.stringify(eventView(event)));
+        } catch {
+          // A listener that went away; its close handler tidies up.
+        }
+      }
+    }
+  }
+
+  private listensForRefreshed(): boolean {
+    return this.ctx.getWebSockets().some((ws) => ((ws.deserializeAttachment() ?? {}) as Partial<Listener>).refreshed === true);
+  }
+
+  private usernames(deviceIds: string[]): Map<string, string> {
+    const names = new Map<string, string>();
+    // A statement takes at most 100 bound parameters.
+    for (let i = 0; i < deviceIds.length; i += 90) {
+      const chunk = deviceIds.slice(i, i + 90);
+      for (const row of this.db.select({ id: devices.id, username: devices.username }).from(devices).where(inArray(devices.id, chunk)).all()) {
+        names.set(row.id, row.username);
+      }
+    }
+    return names;
   }
 
   // ── reads ────────────────────────────────────────────────────────────────

@@ -85,3 +85,18 @@ export const authFailures = sqliteTable(
   },
   (t) => [index("auth_failures_device_at").on(t.deviceId, t.at)],
 );
+
+/**
+ * The account's event outbox: every change the object decides, written in the same transaction as
+ * the change, numbered per account. Listeners resume from a sequence; old entries are trimmed.
+ */
+export const events = sqliteTable("events", {
+  seq: integer("seq").primaryKey({ autoIncrement: true }),
+  at: integer("at").notNull(),
+  type: text("type").notNull(),
+  deviceId: text("device_id"),
+  username: text("username"),
+  contact: text("contact"),
+  source: text("source"),
+  switchId: text("switch_id"),
+});

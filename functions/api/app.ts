@@ -8,6 +8,7 @@ import { registerApiKeyRoutes } from "./api-keys";
 import { requireApiKey } from "./auth";
 import type { ApiEnv } from "./common";
 import { registerDeviceRoutes } from "./devices";
+import { registerEventRoutes } from "./events";
 import { registerNumberRoutes } from "./numbers";
 import { answerError, problemResponse, type FieldError } from "./problem";
 import { registerRegistrationRoutes } from "./registrations";
@@ -68,5 +69,6 @@ export function createApi() {
   registerRegistrationRoutes(api);
   registerApiKeyRoutes(api);
   registerSwitchRoutes(api);
+  registerEventRoutes(api);
   return api;
 }

@@ -42,7 +42,13 @@ export async function principalFor(env: Env, presented: string): Promise<Princip
 /** Every API call carries `Authorization: Bearer <key>`. */
 export const requireApiKey: MiddlewareHandler<{ Bindings: Env; Variables: ApiVariables }> = async (c, next) => {
   const header = c.req.header("authorization") ?? "";
-  const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+  // Browsers cannot set headers on a WebSocket: they offer the key as a subprotocol `bearer.<key>`.
+  const fromProtocol = (c.req.header("sec-websocket-protocol") ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .find((p) => p.startsWith("bearer."))
+    ?.slice("bearer.".length);
+  const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? fromProtocol;
   if (!presented) return problemResponse(401, "send an API key as `Authorization: Bearer <key>`", [{ field: "Authorization", message: "missing API key" }]);
   const principal = await principalFor(c.env, presented);
   if (!principal) return problemResponse(401, "the API key is not valid", [{ field: "Authorization", message: "unknown or revoked API key" }]);

@@ -1,6 +1,7 @@
 // Request and response schemas of the provisioning API. The same schemas validate requests
 // and generate the OpenAPI document, so the two cannot drift apart.
 import { z } from "@hono/zod-openapi";
+import { EVENT_TYPES } from "../../durable-objects/account-registrar/events";
 import { REGION_HINTS } from "../../durable-objects/account-registrar/records";
 
 // ── field rules ──────────────────────────────────────────────────────────────
@@ -320,3 +321,30 @@ export const ProblemSchema = z
     errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
   })
   .openapi("Problem");
+
+export const RegistrarEventSchema = z
+  .object({
+    seq: z.number().int().openapi({ description: "Per-account sequence number; resume after it with `since`." }),
+    type: z.enum(EVENT_TYPES),
+    at: Timestamp,
+    deviceId: z.string().nullable(),
+    username: z.string().nullable(),
+    contact: z.string().nullable(),
+    source: z.string().nullable(),
+    switchId: z.string().nullable(),
+  })
+  .openapi("Event");
+
+export const EventsQuery = z.object({
+  since: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .openapi({ param: { name: "since", in: "query" }, description: "Only events after this sequence number." }),
+  limit: z.coerce.number().int().min(1).max(500).default(100).openapi({ param: { name: "limit", in: "query" } }),
+  refreshed: z
+    .enum(["true", "false"])
+    .default("false")
+    .openapi({ param: { name: "refreshed", in: "query" }, description: "WebSocket only: also stream binding.refreshed events." }),
+});

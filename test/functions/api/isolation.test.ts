@@ -51,6 +51,7 @@ const ACCOUNT_ROUTES: AccountRoute[] = [
   { operation: "POST /accounts/{accountId}/api-keys", path: (t) => `/accounts/${t.id}/api-keys`, body: { name: "backdoor" }, field: "accountId" },
   { operation: "GET /accounts/{accountId}/api-keys", path: (t) => `/accounts/${t.id}/api-keys`, field: "accountId" },
   { operation: "DELETE /accounts/{accountId}/api-keys/{keyId}", path: (t) => `/accounts/${t.id}/api-keys/${t.keyId}`, field: "accountId" },
+  { operation: "GET /accounts/{accountId}/events", path: (t) => `/accounts/${t.id}/events`, field: "accountId" },
 ];
 
 interface OperatorRoute {

@@ -30,6 +30,7 @@ const SERVED = [
   "POST /accounts/{accountId}/api-keys",
   "GET /accounts/{accountId}/api-keys",
   "DELETE /accounts/{accountId}/api-keys/{keyId}",
+  "GET /accounts/{accountId}/events",
   "POST /switches",
   "GET /switches",
   "GET /switches/{switchId}",
