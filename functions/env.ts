@@ -4,6 +4,8 @@ import type { AccountRegistrar } from "../durable-objects/account-registrar/Acco
 export interface Env {
   REGISTRAR: DurableObjectNamespace<AccountRegistrar>;
   CATALOG: D1Database;
+  /** The web console's static files (public/). */
+  ASSETS: Fetcher;
   /** Operator-wide API key (secret). Full access to every account, switches and keys. */
   OPERATOR_API_KEY: string;
   /** HMAC key that signs switch credentials (secret). Rotating it revokes every switch credential. */

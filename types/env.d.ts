@@ -7,6 +7,7 @@ declare namespace Cloudflare {
   interface Env {
     REGISTRAR: DurableObjectNamespace<import("../durable-objects/account-registrar/AccountRegistrar").AccountRegistrar>;
     CATALOG: D1Database;
+    ASSETS: Fetcher;
     OPERATOR_API_KEY: string;
     SWITCH_SIGNING_KEY: string;
     SWITCH_CACHE_TTL_MS?: string;
