@@ -18,6 +18,8 @@ export default defineConfig({
                 SWITCH_SIGNING_KEY: "test-switch-signing-key-0123456789abcdef",
                 SWITCH_CACHE_TTL_MS: "200",
                 JURISDICTIONS: "emulated",
+                WEBHOOK_RETRY_BASE_MS: "5",
+                WEBHOOK_MAX_ATTEMPTS: "3",
               },
             },
           }),

@@ -18,4 +18,9 @@ export interface Env {
   NONCE_TTL_SECONDS?: string;
   /** "enabled" serves /bench/noop and /bench/object, the ceilings the benchmarks compare against. */
   BENCH_ROUTES?: string;
+  /** First webhook retry delay (ms, default 1000; doubles per attempt) and attempts before dead-lettering (default 8). */
+  WEBHOOK_RETRY_BASE_MS?: string;
+  WEBHOOK_MAX_ATTEMPTS?: string;
+  /** "true" lets webhooks target loopback and private addresses (local development and tests only). */
+  WEBHOOK_ALLOW_PRIVATE?: string;
 }

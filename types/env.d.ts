@@ -14,6 +14,9 @@ declare namespace Cloudflare {
     JURISDICTIONS?: string;
     NONCE_TTL_SECONDS?: string;
     BENCH_ROUTES?: string;
+    WEBHOOK_RETRY_BASE_MS?: string;
+    WEBHOOK_MAX_ATTEMPTS?: string;
+    WEBHOOK_ALLOW_PRIVATE?: string;
     /** Tests only: the catalog migrations read by vitest.config.ts. */
     CATALOG_MIGRATIONS: import("@cloudflare/vitest-plugin").D1Migration[];
   }

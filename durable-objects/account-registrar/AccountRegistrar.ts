@@ -13,6 +13,7 @@ import { planRegister } from "../../registrar/save";
 import type { Binding, BindingFields, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
 import { EventLog, type NewEvent, type RegistrarEvent } from "./events";
 import { SqlMeter, type Usage } from "./meter";
+import { DEFAULT_WEBHOOK_POLICY, WebhookDispatcher, type WebhookRow } from "./webhooks";
 import migrations from "./migrations/migrations.js";
 import { ok, refuse, type Outcome } from "./outcome";
 import type {
@@ -39,7 +40,7 @@ import type {
 import { REGION_HINTS } from "./records";
 import * as schema from "./schema";
 
-const { account, authFailures, bindings, devices, numbers } = schema;
+const { account, authFailures, bindings, deadLetters, devices, numbers, webhooks } = schema;
 
 /** The WebSocket subprotocol of the event stream. */
 export const EVENTS_PROTOCOL = "whistle-edge.events.v1";
@@ -47,6 +48,25 @@ export const EVENTS_PROTOCOL = "whistle-edge.events.v1";
 interface Listener {
   /** Also send binding.refreshed (off by default: the most frequent event). */
   refreshed: boolean;
+}
+
+export interface WebhookView {
+  id: string;
+  url: string;
+  types: string[] | null;
+  includeRefreshed: boolean;
+  /** The last event sequence handled. */
+  cursor: number;
+  /** Failed attempts at the next event. */
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastError: string | null;
+  createdAt: number;
+}
+
+function webhookView(row: WebhookRow): WebhookView {
+  const { secret: _secret, ...view } = row;
+  return view;
 }
 
 const wants = (listener: Listener, event: RegistrarEvent) => event.type !== "binding.refreshed" || listener.refreshed;
@@ -67,6 +87,7 @@ export class AccountRegistrar extends DurableObject {
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
   private readonly meter: SqlMeter;
   private readonly events: EventLog;
+  private readonly webhooks: WebhookDispatcher;
   /** When the object's single alarm is set to fire, as this instance knows it. */
   private alarmAt: number | null = null;
   /**
@@ -80,6 +101,11 @@ export class AccountRegistrar extends DurableObject {
     this.meter = new SqlMeter(ctx.storage);
     this.db = drizzle(this.meter.view(), { schema });
     this.events = new EventLog(this.db);
+    this.webhooks = new WebhookDispatcher(this.db, this.events, {
+      ...DEFAULT_WEBHOOK_POLICY,
+      retryBaseMs: Number(env.WEBHOOK_RETRY_BASE_MS ?? DEFAULT_WEBHOOK_POLICY.retryBaseMs) || DEFAULT_WEBHOOK_POLICY.retryBaseMs,
+      maxAttempts: Number(env.WEBHOOK_MAX_ATTEMPTS ?? DEFAULT_WEBHOOK_POLICY.maxAttempts) || DEFAULT_WEBHOOK_POLICY.maxAttempts,
+    });
     void ctx.blockConcurrencyWhile(async () => {
       this.hasSchema =
         ctx.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'account'").toArray().length > 0;
@@ -142,6 +168,7 @@ export class AccountRegistrar extends DurableObject {
     await this.ctx.storage.deleteAll();
     this.alarmAt = null;
     this.hasSchema = false;
+    this.webhooks.forget();
   }
 
   // ── devices ──────────────────────────────────────────────────────────────
@@ -654,8 +681,13 @@ export class AccountRegistrar extends DurableObject {
       );
     });
     this.publish(published);
-    const next = swept.length === SWEEP_BATCH ? now : this.earliestDeadline();
-    if (next !== null) await this.expireNoLaterThan(next);
+    const acct = this.accountRow();
+    if (acct) await this.webhooks.run(acct.accountId, now);
+    const deadlines = [
+      swept.length === SWEEP_BATCH ? now : this.earliestDeadline(),
+      this.webhooks.nextDue(this.events.latest(), Date.now()),
+    ].filter((t): t is number => t !== null);
+    if (deadlines.length > 0) await this.expireNoLaterThan(Math.min(...deadlines));
   }
 
   /** Move the alarm only when a deadline comes earlier than the one already set (each set bills a write). */
@@ -723,9 +755,10 @@ export class AccountRegistrar extends DurableObject {
     return this.events.append(batch, now, this.listensForRefreshed());
   }
 
-  /** After the transaction: hand the events to every listener. */
+  /** After the transaction: hand the events to every listener, and wake the webhook deliveries. */
   private publish(published: RegistrarEvent[]): void {
     if (published.length === 0) return;
+    if (this.webhooks.interestedIn(published)) void this.expireNoLaterThan(Date.now());
     for (const ws of this.ctx.getWebSockets()) {
       const listener = (ws.deserializeAttachment() ?? { refreshed: false }) as Listener;
       for (const event of published) {
@@ -740,7 +773,63 @@ export class AccountRegistrar extends DurableObject {
   }
 
   private listensForRefreshed(): boolean {
-    return this.ctx.getWebSockets().some((ws) => ((ws.deserializeAttachment() ?? {}) as Partial<Listener>).refreshed === true);
+    return (
+      this.webhooks.wantsRefreshed() ||
+      this.ctx.getWebSockets().some((ws) => ((ws.deserializeAttachment() ?? {}) as Partial<Listener>).refreshed === true)
+    );
+  }
+
+  // ── webhooks ─────────────────────────────────────────────────────────────
+
+  /** Subscribe a URL to the account's events from now on. Answers the signing secret, once. */
+  subscribeWebhook(input: { url: string; types: string[] | null; includeRefreshed: boolean }): Outcome<{ webhook: WebhookView; secret: string }> {
+    if (!this.accountRow()) return refuse("not_found", "no such account", "accountId");
+    const secret = `whsec_${Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+    const row = this.db
+      .insert(webhooks)
+      .values({
+        id: newId("wh"),
+        url: input.url,
+        types: input.types,
+        includeRefreshed: input.includeRefreshed,
+        secret,
+        cursor: this.events.latest(),
+        attempts: 0,
+        nextAttemptAt: null,
+        lastError: null,
+        createdAt: Date.now(),
+      })
+      .returning()
+      .get();
+    this.webhooks.forget();
+    return ok({ webhook: webhookView(row), secret });
+  }
+
+  listWebhooks(): WebhookView[] {
+    if (!this.hasSchema) return [];
+    return this.webhooks.all().map(webhookView);
+  }
+
+  removeWebhook(webhookId: string): Outcome<{ deleted: string }> {
+    if (!this.hasSchema) return refuse("not_found", `no webhook ${webhookId} in this account`, "webhookId");
+    const removed = this.db.delete(webhooks).where(eq(webhooks.id, webhookId)).returning({ id: webhooks.id }).all();
+    this.webhooks.forget();
+    return removed.length > 0 ? ok({ deleted: webhookId }) : refuse("not_found", `no webhook ${webhookId} in this account`, "webhookId");
+  }
+
+  /** Events a subscription gave up on, oldest first. */
+  deadLetters(webhookId: string, limit: number, after: number | null): Outcome<Page<typeof deadLetters.$inferSelect>> {
+    if (!this.hasSchema || !this.webhooks.all().some((hook) => hook.id === webhookId)) {
+      return refuse("not_found", `no webhook ${webhookId} in this account`, "webhookId");
+    }
+    const rows = this.db
+      .select()
+      .from(deadLetters)
+      .where(and(eq(deadLetters.webhookId, webhookId), after === null ? undefined : gt(deadLetters.id, after)))
+      .orderBy(asc(deadLetters.id))
+      .limit(limit + 1)
+      .all();
+    return ok(page(rows, limit, (row) => String(row.id)));
   }
 
   private usernames(deviceIds: string[]): Map<string, string> {

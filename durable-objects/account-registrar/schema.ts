@@ -100,3 +100,33 @@ export const events = sqliteTable("events", {
   source: text("source"),
   switchId: text("switch_id"),
 });
+
+/** Webhook subscriptions: where to post which events. Each keeps its own place in the outbox. */
+export const webhooks = sqliteTable("webhooks", {
+  id: text("id").primaryKey(),
+  url: text("url").notNull(),
+  /** Event types to deliver, JSON array; null = every type. */
+  types: text("types", { mode: "json" }).$type<string[] | null>(),
+  includeRefreshed: integer("include_refreshed", { mode: "boolean" }).notNull(),
+  /** HMAC-SHA256 key for the signature header; shown once when the subscription is made. */
+  secret: text("secret").notNull(),
+  /** The last event sequence handled (delivered, skipped or dead-lettered). */
+  cursor: integer("cursor").notNull(),
+  /** Failed attempts at the event after the cursor. */
+  attempts: integer("attempts").notNull(),
+  /** When the next attempt is due (ms); null while nothing is pending. */
+  nextAttemptAt: integer("next_attempt_at"),
+  lastError: text("last_error"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Events a webhook could not take after every retry. */
+export const deadLetters = sqliteTable("dead_letters", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  webhookId: text("webhook_id").notNull(),
+  seq: integer("seq").notNull(),
+  event: text("event", { mode: "json" }).$type<Record<string, string | number | null>>().notNull(),
+  attempts: integer("attempts").notNull(),
+  lastError: text("last_error").notNull(),
+  failedAt: integer("failed_at").notNull(),
+});

@@ -9,6 +9,7 @@ import { requireApiKey } from "./auth";
 import type { ApiEnv } from "./common";
 import { registerDeviceRoutes } from "./devices";
 import { registerEventRoutes } from "./events";
+import { registerWebhookRoutes } from "./webhooks";
 import { registerNumberRoutes } from "./numbers";
 import { answerError, problemResponse, type FieldError } from "./problem";
 import { registerRegistrationRoutes } from "./registrations";
@@ -70,5 +71,6 @@ export function createApi() {
   registerApiKeyRoutes(api);
   registerSwitchRoutes(api);
   registerEventRoutes(api);
+  registerWebhookRoutes(api);
   return api;
 }

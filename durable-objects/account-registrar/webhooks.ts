@@ -1,0 +1,176 @@
+// Webhook deliveries from the account's outbox, driven by the object's alarm: each subscription
+// walks the outbox in sequence order, one event at a time, signed, retried with exponential
+// backoff, and dead-lettered after the last attempt. At least once: the receiver de-duplicates
+// on the event id.
+import { asc, eq } from "drizzle-orm";
+import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import type { EventLog, RegistrarEvent } from "./events";
+import * as schema from "./schema";
+
+const { webhooks, deadLetters } = schema;
+
+export type WebhookRow = typeof webhooks.$inferSelect;
+
+export interface WebhookPolicy {
+  /** First retry after this; each further one doubles, up to an hour. */
+  retryBaseMs: number;
+  /** Attempts per event before it is dead-lettered. */
+  maxAttempts: number;
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = { retryBaseMs: 1_000, maxAttempts: 8, timeoutMs: 5_000 };
+const MAX_BACKOFF_MS = 3_600_000;
+/** Events handled per subscription per alarm run, so one run stays short. */
+const BATCH = 20;
+
+export const SIGNATURE_HEADER = "Whistle-Signature";
+export const EVENT_ID_HEADER = "Whistle-Event-Id";
+export const EVENT_TYPE_HEADER = "Whistle-Event-Type";
+
+/** Delay before attempt `attempt + 1` after `attempt` failures. */
+export function backoff(attempt: number, policy: WebhookPolicy): number {
+  return Math.min(policy.retryBaseMs * 2 ** Math.max(0, attempt - 1), MAX_BACKOFF_MS);
+}
+
+const encoder = new TextEncoder();
+
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` */
+export async function signature(secret: string, body: string, unixSeconds: number): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${unixSeconds}.${body}`)));
+  return `t=${unixSeconds},v1=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+export function wantsEvent(hook: Pick<WebhookRow, "types" | "includeRefreshed">, event: RegistrarEvent): boolean {
+  if (event.type === "binding.refreshed" && !hook.includeRefreshed) return false;
+  return hook.types === null || hook.types.includes(event.type);
+}
+
+export class WebhookDispatcher {
+  /** Subscriptions, read once and kept current by this class: checked on every published event. */
+  private cache: WebhookRow[] | null = null;
+
+  constructor(
+    private readonly db: DrizzleSqliteDODatabase<typeof schema>,
+    private readonly outbox: EventLog,
+    private readonly policy: WebhookPolicy,
+  ) {}
+
+  all(): WebhookRow[] {
+    this.cache ??= this.db.select().from(webhooks).orderBy(asc(webhooks.createdAt)).all();
+    return this.cache;
+  }
+
+  forget(): void {
+    this.cache = null;
+  }
+
+  wantsRefreshed(): boolean {
+    return this.all().some((hook) => hook.includeRefreshed);
+  }
+
+  /** Whether any subscription takes one of these events: then a delivery run is due now. */
+  interestedIn(published: RegistrarEvent[]): boolean {
+    return this.all().some((hook) => published.some((event) => wantsEvent(hook, event)));
+  }
+
+  /** When the next delivery run is due; null when every subscription is idle and caught up. */
+  nextDue(latestSeq: number, now: number): number | null {
+    let due: number | null = null;
+    for (const hook of this.all()) {
+      const at = hook.nextAttemptAt ?? (hook.cursor < latestSeq ? now : null);
+      if (at !== null && (due === null || at < due)) due = at;
+    }
+    return due;
+  }
+
+  /** One delivery run: each due subscription posts its next events in order, stopping at a failure. */
+  async run(accountId: string, now: number): Promise<void> {
+    for (const hook of this.all()) {
+      if (hook.nextAttemptAt !== null && hook.nextAttemptAt > now) continue;
+      await this.deliverSome(accountId, hook.id);
+    }
+    this.forget();
+  }
+
+  private async deliverSome(accountId: string, hookId: string): Promise<void> {
+    for (let handled = 0; handled < BATCH; ) {
+      const hook = this.db.select().from(webhooks).where(eq(webhooks.id, hookId)).get();
+      if (!hook) return; // removed meanwhile
+      const pending = this.outbox.since(hook.cursor, BATCH);
+      if (pending.length === 0) {
+        if (hook.nextAttemptAt !== null) this.db.update(webhooks).set({ nextAttemptAt: null }).where(eq(webhooks.id, hookId)).run();
+        return;
+      }
+      const skipped = pending.findIndex((event) => wantsEvent(hook, event));
+      if (skipped === -1) {
+        this.db.update(webhooks).set({ cursor: pending.at(-1)!.seq }).where(eq(webhooks.id, hookId)).run();
+        handled += pending.length;
+        continue;
+      }
+      const event = pending[skipped]!;
+      const error = await this.post(accountId, hook, event);
+      // Re-read: the subscription may have been removed while the post was in flight.
+      if (!this.db.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.id, hookId)).get()) return;
+      const at = Date.now();
+      if (error === null) {
+        this.db
+          .update(webhooks)
+          .set({ cursor: event.seq, attempts: 0, nextAttemptAt: null, lastError: null })
+          .where(eq(webhooks.id, hookId))
+          .run();
+        handled += 1;
+        continue;
+      }
+      const attempts = hook.attempts + 1;
+      if (attempts >= this.policy.maxAttempts) {
+        this.db.transaction((tx) => {
+          tx.insert(deadLetters)
+            .values({ webhookId: hookId, seq: event.seq, event: eventBody(accountId, event), attempts, lastError: error, failedAt: at })
+            .run();
+          tx.update(webhooks)
+            .set({ cursor: event.seq, attempts: 0, nextAttemptAt: null, lastError: error })
+            .where(eq(webhooks.id, hookId))
+            .run();
+        });
+        handled += 1;
+        continue;
+      }
+      this.db
+        .update(webhooks)
+        .set({ attempts, nextAttemptAt: at + backoff(attempts, this.policy), lastError: error })
+        .where(eq(webhooks.id, hookId))
+        .run();
+      return;
+    }
+  }
+
+  /** One attempt; null on a 2xx answer, else what went wrong. */
+  private async post(accountId: string, hook: WebhookRow, event: RegistrarEvent): Promise<string | null> {
+    const body = JSON.stringify(eventBody(accountId, event));
+    try {
+      const response = await fetch(hook.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "whistle-edge-webhooks/1",
+          [EVENT_ID_HEADER]: `${accountId}:${event.seq}`,
+          [EVENT_TYPE_HEADER]: event.type,
+          [SIGNATURE_HEADER]: await signature(hook.secret, body, Math.floor(Date.now() / 1000)),
+        },
+        body,
+        signal: AbortSignal.timeout(this.policy.timeoutMs),
+      });
+      await response.body?.cancel();
+      return response.ok ? null : `HTTP ${response.status}`;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  }
+}
+
+export function eventBody(accountId: string, event: RegistrarEvent): Record<string, string | number | null> {
+  return { id: `${accountId}:${event.seq}`, accountId, ...event, at: new Date(event.at).toISOString() };
+}

@@ -1,0 +1,207 @@
+// Webhooks against a real local receiver, with the edge served as `npm start` serves it: signed
+// deliveries in order, retried after failures, dead-lettered at the end, and a slow receiver never
+// slowing the switches down.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { createServer as createNetServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "..", "..");
+const stateDir = mkdtempSync(join(tmpdir(), "whistle-webhooks-"));
+let edge: ChildProcess | null = null;
+let receiver: Server | null = null;
+let base = "";
+let demo: { account: { id: string; realm: string }; accountApiKey: string; switch: { credential: string } };
+
+interface Delivery {
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  answered: number;
+}
+const deliveries: Delivery[] = [];
+/** How the receiver answers: per path, a list of statuses by attempt (last one repeats), and a delay. */
+const behaviour: Record<string, { statuses: number[]; delayMs?: number }> = {};
+const attemptsPerEvent = new Map<string, number>();
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+async function api(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${base}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${demo.accountApiKey}`, ...(body !== undefined && { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+let eventClock = Date.now() * 1000;
+async function switchEvent(subclass: "sofia::register" | "sofia::unregister", port: number) {
+  eventClock += 1_000_000;
+  const started = Date.now();
+  const response = await fetch(`${base}/freeswitch/v1/events`, {
+    method: "POST",
+    headers: { "x-edge-token": demo.switch.credential, "content-type": "application/json" },
+    body: JSON.stringify({
+      "Event-Subclass": subclass,
+      "Event-Date-Timestamp": String(eventClock),
+      "from-user": "1000",
+      "from-host": demo.account.realm,
+      contact: `<sip:1000@192.0.2.10:${port}>`,
+      "call-id": `hook-test-${port}`,
+      expires: "300",
+      "network-ip": "192.0.2.10",
+      "network-port": String(port),
+    }),
+  });
+  expect(response.status).toBe(200);
+  return Date.now() - started;
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  const receiverPort = await freePort();
+  receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      const path = req.url ?? "/";
+      const eventId = String(req.headers["whistle-event-id"]);
+      const attempt = (attemptsPerEvent.get(`${path} ${eventId}`) ?? 0) + 1;
+      attemptsPerEvent.set(`${path} ${eventId}`, attempt);
+      const plan = behaviour[path] ?? { statuses: [200] };
+      const status = plan.statuses[Math.min(attempt, plan.statuses.length) - 1]!;
+      setTimeout(() => {
+        deliveries.push({ path, headers: req.headers, body, answered: status });
+        res.writeHead(status).end();
+      }, attempt === 1 ? (plan.delayMs ?? 0) : 0);
+    });
+  });
+  await new Promise<void>((resolve) => receiver!.listen(receiverPort, "127.0.0.1", resolve));
+
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  edge = spawn(process.execPath, [join(root, "scripts", "start.mjs")], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      STATE_DIR: stateDir,
+      EDGE_VAR_WEBHOOK_ALLOW_PRIVATE: "true",
+      EDGE_VAR_WEBHOOK_RETRY_BASE_MS: "100",
+      EDGE_VAR_WEBHOOK_MAX_ATTEMPTS: "3",
+    },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  edge.stdout!.on("data", (c) => (output += c));
+  edge.stderr!.on("data", (c) => (output += c));
+  await until("the edge", () => output.includes("Whistle Edge is serving") || (edge!.exitCode !== null && (() => { throw new Error(output); })()), 180_000);
+  demo = JSON.parse(readFileSync(join(stateDir, "demo.json"), "utf8"));
+  (globalThis as { receiverBase?: string }).receiverBase = `http://127.0.0.1:${receiverPort}`;
+}, 240_000);
+
+afterAll(async () => {
+  if (edge && edge.exitCode === null) {
+    const exited = new Promise((r) => edge!.once("exit", r));
+    process.kill(-edge.pid!, "SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (edge.exitCode === null) process.kill(-edge.pid!, "SIGKILL");
+  }
+  await new Promise((r) => receiver?.close(r));
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+const receiverUrl = (path: string) => `${(globalThis as { receiverBase?: string }).receiverBase}${path}`;
+
+describe("webhooks against a local receiver", () => {
+  it("deliver signed events in order, retrying failures, with the event id as idempotency key", async () => {
+    behaviour["/flaky"] = { statuses: [500, 503, 200] };
+    const created = await api("POST", `/accounts/${demo.account.id}/webhooks`, { url: receiverUrl("/flaky") });
+    expect(created.status).toBe(201);
+    const secret: string = created.body.secret;
+
+    await switchEvent("sofia::register", 5070);
+    await switchEvent("sofia::unregister", 5070);
+    const delivered = await until("both events delivered", () => {
+      const ok = deliveries.filter((d) => d.path === "/flaky" && d.answered === 200);
+      return ok.length >= 2 && ok;
+    });
+    const events = delivered.map((d) => JSON.parse(d.body));
+    expect(events.map((e) => [e.type, e.contact])).toEqual([
+      ["binding.created", "sip:1000@192.0.2.10:5070"],
+      ["binding.removed", "sip:1000@192.0.2.10:5070"],
+    ]);
+    expect(events[1].seq).toBe(events[0].seq + 1);
+    for (const d of delivered) {
+      const event = JSON.parse(d.body);
+      expect(d.headers["whistle-event-id"]).toBe(`${demo.account.id}:${event.seq}`);
+      expect(event.id).toBe(d.headers["whistle-event-id"]);
+      const [t, v1] = String(d.headers["whistle-signature"]).split(",").map((p) => p.split("=")[1]);
+      expect(createHmac("sha256", secret).update(`${t}.${d.body}`).digest("hex")).toBe(v1);
+      expect(Math.abs(Number(t) - Date.now() / 1000)).toBeLessThan(60);
+    }
+    // Each event was tried three times (500, 503, then 200), and the second waited for the first.
+    const attempts = deliveries.filter((d) => d.path === "/flaky").map((d) => [JSON.parse(d.body).seq, d.answered]);
+    expect(attempts).toEqual([
+      [events[0].seq, 500],
+      [events[0].seq, 503],
+      [events[0].seq, 200],
+      [events[1].seq, 500],
+      [events[1].seq, 503],
+      [events[1].seq, 200],
+    ]);
+    await api("DELETE", `/accounts/${demo.account.id}/webhooks/${created.body.webhook.id}`);
+  });
+
+  it("events a receiver keeps refusing end up on the dead-letter list", async () => {
+    behaviour["/down"] = { statuses: [500] };
+    const created = await api("POST", `/accounts/${demo.account.id}/webhooks`, { url: receiverUrl("/down"), types: ["binding.created"] });
+    await switchEvent("sofia::register", 5071);
+    let letters: any[] = [];
+    const deadline = Date.now() + 30_000;
+    while (letters.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      letters = (await api("GET", `/accounts/${demo.account.id}/webhooks/${created.body.webhook.id}/dead-letters`)).body.items;
+    }
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ attempts: 3, lastError: "HTTP 500", event: { type: "binding.created", contact: "sip:1000@192.0.2.10:5071" } });
+    expect(deliveries.filter((d) => d.path === "/down")).toHaveLength(3);
+    await api("DELETE", `/accounts/${demo.account.id}/webhooks/${created.body.webhook.id}`);
+  });
+
+  it("a slow receiver never slows the switches' callbacks", async () => {
+    behaviour["/slow"] = { statuses: [200], delayMs: 3_000 };
+    const created = await api("POST", `/accounts/${demo.account.id}/webhooks`, { url: receiverUrl("/slow") });
+    await switchEvent("sofia::register", 5072);
+    // The first delivery now hangs for 3 s; callbacks meanwhile answer at once.
+    await new Promise((r) => setTimeout(r, 300));
+    const took = await switchEvent("sofia::register", 5073);
+    expect(took).toBeLessThan(1_500);
+    await until("the slow deliveries", () => deliveries.filter((d) => d.path === "/slow").length >= 2, 30_000);
+    await api("DELETE", `/accounts/${demo.account.id}/webhooks/${created.body.webhook.id}`);
+  });
+});
