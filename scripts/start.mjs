@@ -32,6 +32,8 @@ function ensureLocalSecrets() {
   const wanted = {
     // workerd has no Durable Object jurisdictions: emulate them locally (see functions/accounts.ts).
     JURISDICTIONS: () => "emulated",
+    // Local development may point webhooks at http://127.0.0.1 (refused in production).
+    WEBHOOK_ALLOW_PRIVATE: () => "true",
     OPERATOR_API_KEY: () => `op_${randomBytes(24).toString("base64url")}`,
     SWITCH_SIGNING_KEY: () => randomBytes(32).toString("base64url"),
   };
