@@ -20,6 +20,9 @@ export default defineConfig({
                 JURISDICTIONS: "emulated",
                 WEBHOOK_RETRY_BASE_MS: "5",
                 WEBHOOK_MAX_ATTEMPTS: "3",
+                // Production behaviour, whatever a local .dev.vars says.
+                WEBHOOK_ALLOW_PRIVATE: "false",
+                NONCE_TTL_SECONDS: "300",
               },
             },
           }),

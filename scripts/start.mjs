@@ -14,7 +14,10 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const stateDir = process.env.STATE_DIR ?? join(root, ".wrangler", "state");
 const demoFile = join(stateDir, "demo.json");
-const devVars = join(root, ".dev.vars");
+// With the default state the secrets live in .dev.vars (wrangler reads it); with STATE_DIR (tests,
+// several edges side by side) they live beside that state and are passed as --var.
+const ownState = process.env.STATE_DIR !== undefined;
+const devVars = ownState ? join(stateDir, "local.vars") : join(root, ".dev.vars");
 const port = Number(process.env.PORT ?? 8787);
 const host = process.env.HOST ?? "127.0.0.1";
 const base = `http://${host}:${port}`;
@@ -41,8 +44,9 @@ function ensureLocalSecrets() {
   const missing = Object.keys(wanted).filter((name) => !vars[name]);
   if (missing.length === 0) return vars;
   for (const name of missing) vars[name] = wanted[name]();
+  mkdirSync(dirname(devVars), { recursive: true });
   writeFileSync(devVars, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
-  console.log(`.dev.vars: created ${missing.join(", ")}`);
+  console.log(`${ownState ? devVars : ".dev.vars"}: created ${missing.join(", ")}`);
   return vars;
 }
 
@@ -153,9 +157,10 @@ function printDemo(demo, operatorKey) {
 
 const vars = ensureLocalSecrets();
 applyCatalogMigrations();
-const extraVars = Object.entries(process.env)
+const overrides = Object.entries(process.env)
   .filter(([name]) => name.startsWith("EDGE_VAR_"))
-  .flatMap(([name, value]) => ["--var", `${name.slice("EDGE_VAR_".length)}:${value}`]);
+  .map(([name, value]) => [name.slice("EDGE_VAR_".length), value]);
+const extraVars = [...Object.entries(ownState ? vars : {}), ...overrides].flatMap(([name, value]) => ["--var", `${name}:${value}`]);
 const child = spawn(
   process.execPath,
   [wrangler, "dev", "--persist-to", stateDir, "--ip", host, "--port", String(port), "--show-interactive-dev-session=false", ...extraVars],

@@ -81,7 +81,8 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
       return decide(
         200,
         "OK",
-        result.bindings.map((b) => `Contact: <${b.contact}>;expires=${remainingSeconds(b, now)}`),
+        // Counted from after the object's decision, so a granted interval never reads one second longer.
+        result.bindings.map((b) => `Contact: <${b.contact}>;expires=${remainingSeconds(b, Date.now())}`),
       );
   }
 }

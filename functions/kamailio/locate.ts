@@ -32,9 +32,9 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
   const now = Date.now();
   const method = request.method.toUpperCase();
   const addresses = await switchAddresses(env, now);
-  // A call handed over by another switch of the fleet: deliver it here or not at all.
-  const sourceHost = request.source.replace(/:\d+$/, "").toLowerCase();
-  const fromFleet = [...addresses.values()].some((address) => userAndHost(address)?.host === sourceHost);
+  // A call handed over by another switch of the fleet (trusted by the proxy, from a switch's own
+  // address and port): deliver it here or not at all.
+  const fromFleet = request.trusted === "true" && [...addresses.values()].some((address) => sameHostPort(address, request.source));
 
   let found: DestinationResult | null = null;
   if (request.trusted !== "true") {
@@ -73,4 +73,16 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
     }
   }
   return targets.length > 0 ? route(targets) : UNAVAILABLE;
+}
+
+/** Does `ip:port` name the host and port of a switch's SIP URI (5060 when the URI has none)? */
+function sameHostPort(address: string, source: string): boolean {
+  const match = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?/i.exec(address.trim());
+  if (!match) return false;
+  const host = match[1]!.toLowerCase().replace(/^\[|\]$/g, "");
+  const port = match[2] ?? "5060";
+  const colon = source.lastIndexOf(":");
+  const sourceHost = (colon === -1 ? source : source.slice(0, colon)).toLowerCase().replace(/^\[|\]$/g, "");
+  const sourcePort = colon === -1 ? "5060" : source.slice(colon + 1);
+  return host === sourceHost && port === sourcePort;
 }

@@ -79,6 +79,13 @@ describe("kamailio locate", () => {
     expect(handedOver.body.targets).toEqual([{ uri: "sip:1001@10.1.1.1:5070", destination: "sip:127.0.0.1:5070" }]);
   });
 
+  it("a phone on the same host as a switch is not taken for that switch", async () => {
+    await createSwitch("sip:127.0.0.1:5060");
+    await registerOn("1001", 5070, A);
+    const viaB = await authenticatedCall(B, { source: "127.0.0.1:49293" });
+    expect(viaB.body.targets).toEqual([{ uri: "sip:1001@acme.test", destination: "sip:127.0.0.2:5060" }]);
+  });
+
   it("bindings on both switches ring in parallel: the local contact and the other switch", async () => {
     await registerOn("1001", 5070, A);
     await registerOn("1001", 5071, B);

@@ -1,0 +1,80 @@
+// The edge as `npm start` runs it (scripts/start.mjs on workerd), on a free port with a fresh
+// state directory, plus a small client for the provisioning API with the operator key.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freeTcpPort } from "./ports";
+import { spawnLogged, stopGroup, waitFor, type Logged } from "./processes";
+
+export const ROOT = join(import.meta.dirname, "..", "..", "..");
+
+export interface EdgeInfo {
+  base: string;
+  operatorKey: string;
+  log: string;
+}
+
+export interface Edge extends EdgeInfo {
+  stop(): Promise<void>;
+}
+
+export async function startEdge(logDir: string, vars: Record<string, string>): Promise<Edge> {
+  const port = await freeTcpPort();
+  const stateDir = mkdtempSync(join(tmpdir(), "whistle-e2e-state-"));
+  const operatorKey = `op_e2e_${randomBytes(18).toString("base64url")}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    STATE_DIR: stateDir,
+    EDGE_VAR_OPERATOR_API_KEY: operatorKey,
+  };
+  for (const [name, value] of Object.entries(vars)) env[`EDGE_VAR_${name}`] = value;
+  const server: Logged = spawnLogged(process.execPath, [join(ROOT, "scripts", "start.mjs")], {
+    cwd: ROOT,
+    env,
+    log: join(logDir, "edge.log"),
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await stopGroup(server);
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor("the edge prints that it is serving", () => server.output().includes("Whistle Edge is serving"), 240_000, server);
+    await waitFor(
+      "the edge answers /healthz",
+      async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok === true,
+      30_000,
+      server,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { base, operatorKey, log: server.log, stop };
+}
+
+export class ApiError extends Error {}
+
+/** The provisioning API with the operator key; throws on any status but the expected one. */
+export function apiClient(edge: EdgeInfo) {
+  return async function api<T = any>(method: string, path: string, body?: unknown, expected?: number): Promise<T> {
+    const response = await fetch(`${edge.base}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${edge.operatorKey}`, ...(body !== undefined && { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    const want = expected ?? (method === "POST" ? 201 : method === "DELETE" ? 204 : 200);
+    if (response.status !== want && !(expected === undefined && response.ok)) {
+      throw new ApiError(`${method} ${path}: ${response.status} ${text}`);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+}
+
+/** Lines of the edge's request log (wrangler prints one per request) for one path. */
+export function edgeRequests(output: string, path: string): string[] {
+  return output.split("\n").filter((line) => line.includes(`[wrangler:info]`) && line.includes(` ${path} `));
+}

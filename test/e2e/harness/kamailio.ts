@@ -1,0 +1,105 @@
+// One Kamailio switch from the shipped cfg, in the foreground (-DD -E) so its log goes to a file,
+// with its own pid file, run dir and working dir; ready once it answers a SIP OPTIONS.
+import { createSocket } from "node:dgram";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "./edge";
+import { signalGroup, spawnLogged, stopGroup, waitFor, type Logged } from "./processes";
+
+export const KAMAILIO_CFG = join(ROOT, "switches", "kamailio", "kamailio.cfg");
+
+export interface SwitchSettings {
+  name: string;
+  /** Loopback address the switch listens on. */
+  ip: string;
+  /** SIP port; 5060 unless told. */
+  port?: number;
+  edgeHostPort: string;
+  switchId: string;
+  credential: string;
+  peers: string[];
+}
+
+export interface KamailioSwitch {
+  name: string;
+  ip: string;
+  port: number;
+  log: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function kamailioArgs(settings: SwitchSettings, runDir: string): string[] {
+  return [
+    "-f", KAMAILIO_CFG,
+    "-P", join(runDir, "kamailio.pid"),
+    "-Y", runDir,
+    "-w", runDir,
+    "-DD", "-E",
+    "-m", "64",
+    "--debug=3",
+    `--substdef=!EDGE_HOSTPORT!${settings.edgeHostPort}!g`,
+    `--substdef=!EDGE_SWITCH_ID!${settings.switchId}!g`,
+    `--substdef=!EDGE_SWITCH_CREDENTIAL!${settings.credential}!g`,
+    "-A", `LISTEN=udp:${settings.ip}:${settings.port ?? 5060}`,
+    "-A", `PEER_SWITCHES="${settings.peers.map((ip) => `${ip}/32`).join(",")}"`,
+    "-A", "CHILDREN=2",
+  ];
+}
+
+export async function startKamailio(settings: SwitchSettings, logDir: string): Promise<KamailioSwitch> {
+  const runDir = join(logDir, `kamailio-${settings.name}`);
+  mkdirSync(runDir, { recursive: true });
+  const process_: Logged = spawnLogged("kamailio", kamailioArgs(settings, runDir), { log: join(logDir, `kamailio-${settings.name}.log`) });
+  const pidFile = join(runDir, "kamailio.pid");
+  const stop = async () => {
+    // The pid file names the main process; the group holds its workers.
+    try {
+      const pid = Number(readFileSync(pidFile, "utf8").trim());
+      if (pid > 0) process.kill(pid, "SIGTERM");
+    } catch {
+      // never started or already gone
+    }
+    await stopGroup(process_);
+    if (process_.child.pid !== undefined) signalGroup(process_.child.pid, "SIGKILL");
+  };
+  try {
+    await waitFor(`kamailio ${settings.name} answers OPTIONS`, () => optionsProbe(settings.ip, settings.port ?? 5060), 30_000, process_);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { name: settings.name, ip: settings.ip, port: settings.port ?? 5060, log: process_.log, output: process_.output, stop };
+}
+
+/** One OPTIONS to the switch itself; true when it answers 200 within 500 ms. */
+export function optionsProbe(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket("udp4");
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 500);
+    socket.on("message", (message) => done(message.toString().startsWith("SIP/2.0 200")));
+    socket.on("error", () => done(false));
+    socket.bind(0, "127.0.0.1", () => {
+      const { port: local } = socket.address();
+      const branch = `z9hG4bK-probe-${Math.random().toString(36).slice(2)}`;
+      const request = [
+        `OPTIONS sip:${ip}:${port} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=${branch};rport`,
+        `From: <sip:probe@127.0.0.1>;tag=${branch.slice(-8)}`,
+        `To: <sip:${ip}:${port}>`,
+        `Call-ID: ${branch}@127.0.0.1`,
+        "CSeq: 1 OPTIONS",
+        "Max-Forwards: 70",
+        "Content-Length: 0",
+        "",
+        "",
+      ].join("\r\n");
+      socket.send(request, port, ip);
+    });
+  });
+}
