@@ -33,6 +33,10 @@ export const switches = sqliteTable("switches", {
   jurisdiction: text("jurisdiction"),
   /** Credentials issued before this instant (ms) are refused: rotation and revocation. */
   credentialNotBefore: integer("credential_not_before").notNull(),
+  /** Last authenticated callback or keepalive (ms), written at most every few seconds per edge isolate. */
+  lastSeenAt: integer("last_seen_at"),
+  /** Set by an operator before maintenance: devices move off, calls avoid the switch. */
+  draining: integer("draining", { mode: "boolean" }).notNull().default(false),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

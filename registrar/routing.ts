@@ -1,12 +1,19 @@
 // Where a call to a device goes (Kamailio registrar's lookup.c, routing part): to the switch's own
 // registrations, and through each other switch that holds a binding. Plain data in, decision out.
+import { reachable, type SwitchState } from "./fleet";
 import type { Binding } from "./types";
 
 export type Leg =
   /** The asking switch holds these bindings: it reaches them itself. */
   | { kind: "local"; bindings: Binding[] }
   /** Another switch holds bindings: send the call there, it reaches them. */
-  | { kind: "peer"; switchId: string; address: string };
+  | { kind: "peer"; switchId: string; address: string; draining: boolean };
+
+/** What routing needs to know of another switch. */
+export interface PeerSwitch {
+  address: string;
+  state: SwitchState;
+}
 
 export type RouteDecision =
   | { kind: "ring"; legs: Leg[] }
@@ -17,14 +24,16 @@ export type RouteDecision =
 
 /**
  * Legs for a device's live bindings, seen from the asking switch: one local leg when the asking
- * switch holds any binding, one leg per other holding switch whose address is known. Bindings with
- * no holding switch (recorded by a proxy that reaches devices itself) count as local. The order
- * follows the bindings (best q first, as `locate` answers them). `bindings === null`: no device.
+ * switch holds any binding, one leg per other holding switch that can be reached. Bindings with
+ * no holding switch (recorded by a proxy that reaches devices itself) count as local. Bindings on a
+ * lost or removed switch are skipped (kept, not offered); a draining switch is used only when no
+ * other leg exists. The order follows the bindings (best q first, as `locate` answers them).
+ * `bindings === null`: no device.
  */
 export function routeToDevice(
   bindings: Binding[] | null,
   askingSwitchId: string,
-  switchAddress: (switchId: string) => string | undefined,
+  peer: (switchId: string) => PeerSwitch | undefined,
 ): RouteDecision {
   if (bindings === null) return { kind: "not_found" };
   const legs: Leg[] = [];
@@ -38,12 +47,14 @@ export function routeToDevice(
       continue;
     }
     if (seen.has(holder)) continue;
-    const address = switchAddress(holder);
-    if (address === undefined) continue; // the holding switch is gone: that binding is unreachable
     seen.add(holder);
-    legs.push({ kind: "peer", switchId: holder, address });
+    const other = peer(holder);
+    if (!other || !reachable(other.state)) continue; // removed or lost: that binding cannot be reached now
+    legs.push({ kind: "peer", switchId: holder, address: other.address, draining: other.state === "draining" });
   }
-  return legs.length > 0 ? { kind: "ring", legs } : { kind: "unavailable" };
+  const preferred = legs.filter((leg) => leg.kind === "local" || !leg.draining);
+  const chosen = preferred.length > 0 ? preferred : legs;
+  return chosen.length > 0 ? { kind: "ring", legs: chosen } : { kind: "unavailable" };
 }
 
 /**

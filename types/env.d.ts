@@ -21,6 +21,10 @@ declare namespace Cloudflare {
     JURISDICTIONS?: string;
     /** Seconds an edge-issued digest nonce stays fresh (Kamailio API); older ones get stale=true. */
     NONCE_TTL_SECONDS?: string;
+    /** A switch silent for longer than this (ms, default 60000) is lost: calls skip its bindings. */
+    SWITCH_LOST_AFTER_MS?: string;
+    /** Forced registration interval (s, default 60) for devices of a draining switch. */
+    SWITCH_DRAIN_EXPIRES?: string;
     /** "enabled" serves /bench/noop and /bench/object, the ceilings the benchmarks compare against. */
     BENCH_ROUTES?: string;
     /** First webhook retry delay (ms, default 1000; doubles per attempt) and attempts before dead-lettering (default 8). */

@@ -356,10 +356,8 @@ export class AccountRegistrar extends DurableObject {
     if ("status" in checked) return checked;
     const { acct, now } = checked;
     const policy = policyOf(acct);
-    const forceExpires = Math.min(
-      Math.max(withJitter(policy.defaultExpires, policy.expiresJitter, Math.random()), policy.minExpires),
-      policy.maxExpires,
-    );
+    const jittered = withJitter(policy.defaultExpires, policy.expiresJitter, Math.random());
+    const forceExpires = Math.max(Math.min(jittered, policy.maxExpires, request.capExpires ?? Infinity), policy.minExpires);
     const refreshed = request.refresh ? this.refreshAtAuth(checked.device.id, request.refresh, request.switchId, forceExpires, now) : false;
     const credentials = this.authenticate(request.username)!;
     return { status: "authorized", credentials, forceExpires, refreshed };
@@ -372,7 +370,8 @@ export class AccountRegistrar extends DurableObject {
   async registerWithDigest(request: DigestRegistration): Promise<DigestRegistrationResult> {
     const checked = await this.checkDigest(request.username, "REGISTER", request.digest, request.source);
     if ("status" in checked) return checked;
-    return this.register(request.username, { ...request.register, switchId: request.switchId });
+    const register = { ...request.register, switchId: request.switchId };
+    return this.register(request.username, request.capExpires === undefined ? register : capped(register, request.capExpires, policyOf(checked.acct)));
   }
 
   /**
@@ -876,6 +875,18 @@ export class AccountRegistrar extends DurableObject {
     return 1;
   }
 
+  /** Live bindings held by a switch (the fleet API adds these up over every account). */
+  countBindingsHeldBy(switchId: string): number {
+    if (!this.hasSchema) return 0;
+    return (
+      this.db
+        .select({ n: sql<number>`count(*)` })
+        .from(bindings)
+        .where(and(eq(bindings.switchId, switchId), gt(bindings.expiresAt, Date.now())))
+        .get()?.n ?? 0
+    );
+  }
+
   /** Rows read and written by this object's SQL (index entries included) and alarms set, since it started. */
   usage(): Usage {
     return this.meter.usage();
@@ -899,6 +910,17 @@ function policyOf(row: AccountRow): RegistrationPolicy {
     overflow: row.overflow,
     expiresJitter: row.expiresJitter,
   };
+}
+
+/** A REGISTER whose every binding lasts at most `cap` seconds (never below the account's minimum); removals stay removals. */
+function capped(request: RegisterRequest, cap: number, policy: RegistrationPolicy): RegisterRequest {
+  if (request.contacts === "*") return request;
+  const limit = Math.max(cap, policy.minExpires);
+  const contacts = request.contacts.map((contact) => {
+    const asked = contact.expires ?? request.expires ?? policy.defaultExpires;
+    return { ...contact, expires: Math.min(asked, limit) };
+  });
+  return { ...request, contacts };
 }
 
 function lockoutOf(row: AccountRow): LockoutPolicy {

@@ -108,6 +108,8 @@ export interface DeviceAuthorization {
   switchId: string;
   /** For a REGISTER: the binding it refreshes when the Call-ID and contact match one. */
   refresh?: { callId: string; contactUser: string; contactHost: string };
+  /** Force at most this interval (s; the asking switch is draining). Never below the account's minimum. */
+  capExpires?: number;
 }
 
 export type AuthorizationResult =
@@ -131,6 +133,8 @@ export interface DigestRegistration {
   source: string;
   switchId: string;
   register: RegisterRequest;
+  /** Grant at most this interval (s; the asking switch is draining). Never below the account's minimum. */
+  capExpires?: number;
 }
 
 /** Why a digest was not accepted; `authorized` otherwise. */

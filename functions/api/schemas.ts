@@ -280,6 +280,11 @@ export const Switch = z
     address: z.string(),
     jurisdiction: JurisdictionSchema.nullable(),
     credentialIssuedAt: Timestamp.openapi({ description: "Credentials issued before this instant are refused." }),
+    state: z.enum(["alive", "draining", "lost", "unseen"]).openapi({
+      description: "lost: silent longer than SWITCH_LOST_AFTER_MS (its bindings are not offered to calls); draining: set by an operator.",
+    }),
+    lastSeenAt: Timestamp.nullable().openapi({ description: "Last authenticated callback or keepalive (recorded at most every few seconds)." }),
+    bindingsHeld: z.number().int().optional().openapi({ description: "Live registrations this switch holds, over every account (single-switch reads only)." }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

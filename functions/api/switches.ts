@@ -4,22 +4,46 @@ import { asc, eq, gt } from "drizzle-orm";
 import { switches } from "../../catalog/schema";
 import { catalog } from "../catalog";
 import { randomId } from "../lib/crypto";
-import { forgetSwitchSnapshot, issueSwitchCredential, type SwitchRow } from "../switches/credentials";
+import { accounts } from "../../catalog/schema";
+import { switchState } from "../../registrar/fleet";
+import { registrarForId } from "../accounts";
+import { forgetSwitchSnapshot, issueSwitchCredential, lostAfterMs, type SwitchRow } from "../switches/credentials";
 import { type Api, type ApiContext, iso, json, jsonBody, operatorOnly, problems, security } from "./common";
 import { ProblemError, unwrap } from "./problem";
 import { Deleted, Pagination, Switch, SwitchCreate, SwitchParams, SwitchUpdate, SwitchWithCredential, pageOf } from "./schemas";
 
 const tags = ["Switches"];
 
-const switchView = (row: SwitchRow) => ({
+const switchView = (row: SwitchRow, lostAfter: number) => ({
   id: row.id,
   name: row.name,
   address: row.address,
   jurisdiction: row.jurisdiction === "eu" ? ("eu" as const) : null,
   credentialIssuedAt: iso(row.credentialNotBefore),
+  state: switchState(row, Date.now(), lostAfter),
+  lastSeenAt: row.lastSeenAt === null ? null : iso(row.lastSeenAt),
   createdAt: iso(row.createdAt),
   updatedAt: iso(row.updatedAt),
 });
+
+/** Live bindings a switch holds, added up over every account's object (an operator's read, not a hot path). */
+async function bindingsHeld(c: ApiContext, switchId: string): Promise<number> {
+  let total = 0;
+  let after: string | undefined;
+  for (;;) {
+    const page = await catalog(c.env)
+      .select({ id: accounts.id })
+      .from(accounts)
+      .where(after === undefined ? undefined : gt(accounts.id, after))
+      .orderBy(asc(accounts.id))
+      .limit(100)
+      .all();
+    const counts = await Promise.all(page.map((a) => registrarForId(c.env, a.id)?.countBindingsHeldBy(switchId) ?? 0));
+    total += counts.reduce((sum, n) => sum + n, 0);
+    if (page.length < 100) return total;
+    after = page.at(-1)!.id;
+  }
+}
 
 const nameTaken = (name: string) =>
   new ProblemError(409, `a switch named ${name} already exists`, [{ field: "name", message: "already in use" }]);
@@ -56,7 +80,7 @@ export function registerSwitchRoutes(api: Api) {
         .all();
       if (rows.length === 0) throw nameTaken(input.name);
       forgetSwitchSnapshot();
-      return c.json({ switch: switchView(rows[0]!), credential }, 201);
+      return c.json({ switch: switchView(rows[0]!, lostAfterMs(c.env)), credential }, 201);
     },
   );
 
@@ -80,7 +104,7 @@ export function registerSwitchRoutes(api: Api) {
         .orderBy(asc(switches.id))
         .limit(limit + 1)
         .all();
-      const items = rows.slice(0, limit).map(switchView);
+      const items = rows.slice(0, limit).map((row) => switchView(row, lostAfterMs(c.env)));
       return c.json({ items, next: rows.length > limit ? items.at(-1)!.id : null }, 200);
     },
   );
@@ -100,7 +124,7 @@ export function registerSwitchRoutes(api: Api) {
       const { switchId } = c.req.valid("param");
       const row = await catalog(c.env).select().from(switches).where(eq(switches.id, switchId)).get();
       if (!row) throw unknownSwitch(switchId);
-      return c.json(switchView(row), 200);
+      return c.json({ ...switchView(row, lostAfterMs(c.env)), bindingsHeld: await bindingsHeld(c, switchId) }, 200);
     },
   );
 
@@ -130,7 +154,7 @@ export function registerSwitchRoutes(api: Api) {
         .get();
       if (!row) throw unknownSwitch(switchId);
       forgetSwitchSnapshot();
-      return c.json(switchView(row), 200);
+      return c.json(switchView(row, lostAfterMs(c.env)), 200);
     },
   );
 
@@ -156,7 +180,7 @@ export function registerSwitchRoutes(api: Api) {
         .get();
       if (!row) throw unknownSwitch(switchId);
       forgetSwitchSnapshot();
-      return c.json({ switch: switchView(row), credential: await issueSwitchCredential(c.env, switchId, now) }, 201);
+      return c.json({ switch: switchView(row, lostAfterMs(c.env)), credential: await issueSwitchCredential(c.env, switchId, now) }, 201);
     },
   );
 
@@ -179,4 +203,33 @@ export function registerSwitchRoutes(api: Api) {
       return c.json({ deleted: switchId }, 200);
     },
   );
+
+  for (const [method, draining] of [["post", true], ["delete", false]] as const) {
+    api.openapi(
+      createRoute({
+        method,
+        path: "/switches/{switchId}/drain",
+        tags,
+        security,
+        summary: draining
+          ? "Start draining a switch: its devices get a short forced expiry on their next registration, calls avoid it where they can (operator key)"
+          : "Stop draining a switch (operator key)",
+        request: { params: SwitchParams },
+        responses: { 200: json(Switch, "The switch."), ...problems(401, 403, 404) },
+      }),
+      async (c) => {
+        operatorOnly(c);
+        const { switchId } = c.req.valid("param");
+        const row = await catalog(c.env)
+          .update(switches)
+          .set({ draining, updatedAt: Date.now() })
+          .where(eq(switches.id, switchId))
+          .returning()
+          .get();
+        if (!row) throw unknownSwitch(switchId);
+        forgetSwitchSnapshot();
+        return c.json(switchView(row, lostAfterMs(c.env)), 200);
+      },
+    );
+  }
 }

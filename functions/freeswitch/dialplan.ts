@@ -7,7 +7,7 @@ import { routeToDevice, type Leg } from "../../registrar/routing";
 import { registrarForRealm } from "../accounts";
 import { locateNumber } from "../numbers";
 import type { Env } from "../env";
-import { switchAddresses, type SwitchIdentity } from "../switches/credentials";
+import { fleet, type SwitchIdentity } from "../switches/credentials";
 import { field, type Form } from "./form";
 import { dialplanDocument, notFoundDocument } from "./xml";
 
@@ -55,8 +55,8 @@ async function actionsFor(
 ): Promise<Actions> {
   if (found.kind === "unknown") return [["respond", "404 Not Found"]];
   if (found.kind === "unavailable") return [["respond", "480 Temporarily Unavailable"]];
-  const addresses = await switchAddresses(env, Date.now());
-  const decision = routeToDevice(found.bindings, caller.id, (id) => addresses.get(id));
+  const switches = await fleet(env, Date.now());
+  const decision = routeToDevice(found.bindings, caller.id, (id) => switches.get(id));
   if (decision.kind !== "ring") return [["respond", "480 Temporarily Unavailable"]];
   // A call handed over by a peer is delivered here or not at all: never passed on again.
   const legs = secondHop ? decision.legs.filter((leg) => leg.kind === "local") : decision.legs;

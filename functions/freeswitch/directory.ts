@@ -4,6 +4,7 @@
 // bridge on this switch needs the domain's dial-string. Anything else: "not found".
 import type { DigestCredentials } from "../../registrar/digest";
 import { registrarForRealm } from "../accounts";
+import { drainExpires } from "../switches/liveness";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
 import { field, type Form } from "./form";
@@ -72,6 +73,7 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
     digest,
     source: ip ? (port ? `${ip}:${port}` : ip) : "unknown",
     switchId: caller.id,
+    ...(caller.draining && { capExpires: drainExpires(env) }),
     ...(method.toUpperCase() === "REGISTER" &&
       callId &&
       contactUser &&

@@ -39,6 +39,8 @@ export function createKamailioApp() {
       problemResponse(401, "a switch credential is required", [{ field: "Authorization", message: "missing or invalid switch credential" }]),
     ),
   );
+  // An idle proxy's timer says it is alive (the switch middleware records it); nothing else happens.
+  app.post("/keepalive", (c) => c.json({ status: "alive" }));
   app.post("/authorize", async (c) => c.json(await authorize(c.env, await body(c.req.raw, AuthorizeRequest), c.get("switch"))));
   app.post("/locate", async (c) => c.json(await locate(c.env, await body(c.req.raw, LocateRequest), c.get("switch"))));
   app.onError(answerError);

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { parseContacts, parsePath, userAndHost } from "../../registrar/contact";
 import { remainingSeconds } from "../../registrar/lookup";
 import { registrarForRealm } from "../accounts";
+import { drainExpires } from "../switches/liveness";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
 import { challengeFor, credentialsOrChallenge } from "./credentials";
@@ -57,6 +58,7 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
     digest: offered.digest,
     source: request.source,
     switchId: caller.id,
+    ...(caller.draining && { capExpires: drainExpires(env) }),
     register: {
       aor: `sip:${aor.user}@${realm}`,
       callId: request.callId.trim(),

@@ -8,7 +8,7 @@ import { routeToDevice } from "../../registrar/routing";
 import { registrarForRealm } from "../accounts";
 import { locateNumber } from "../numbers";
 import type { Env } from "../env";
-import { switchAddresses, type SwitchIdentity } from "../switches/credentials";
+import { fleet, type SwitchIdentity } from "../switches/credentials";
 import { challengeFor, credentialsOrChallenge } from "./credentials";
 import { decide, locked, route, type Decision, type Target } from "./decision";
 
@@ -31,10 +31,10 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
   if (!callee || !callee.user) return decide(400, "Bad Request-URI");
   const now = Date.now();
   const method = request.method.toUpperCase();
-  const addresses = await switchAddresses(env, now);
+  const switches = await fleet(env, now);
   // A call handed over by another switch of the fleet (trusted by the proxy, from a switch's own
   // address and port): deliver it here or not at all.
-  const fromFleet = request.trusted === "true" && [...addresses.values()].some((address) => sameHostPort(address, request.source));
+  const fromFleet = request.trusted === "true" && [...switches.values()].some((sw) => sameHostPort(sw.address, request.source));
 
   let found: DestinationResult | null = null;
   if (request.trusted !== "true") {
@@ -60,7 +60,7 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
   if (found.kind === "unknown") return NOT_FOUND;
   if (found.kind === "unavailable") return UNAVAILABLE;
 
-  const decision = routeToDevice(found.bindings, caller.id, (id) => addresses.get(id));
+  const decision = routeToDevice(found.bindings, caller.id, (id) => switches.get(id));
   if (decision.kind !== "ring") return UNAVAILABLE;
   const targets: Target[] = [];
   for (const leg of decision.legs) {

@@ -4,6 +4,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Env } from "../env";
 import { verifySwitchCredential, type SwitchIdentity } from "./credentials";
+import { markAlive } from "./liveness";
 
 export type SwitchVariables = { switch: SwitchIdentity };
 
@@ -42,6 +43,7 @@ export function requireSwitch<V extends SwitchVariables>(
       return response;
     }
     c.set("switch", identity);
+    markAlive(c.env, identity.id, Date.now(), (work) => c.executionCtx.waitUntil(work));
     await next();
   };
 }

@@ -5,6 +5,8 @@ import { catalog } from "../catalog";
 import type { Env } from "../env";
 import { base64url, fromBase64url, hmacSign, hmacVerify } from "../lib/crypto";
 import { switches } from "../../catalog/schema";
+import { DEFAULT_LOST_AFTER_MS, switchState } from "../../registrar/fleet";
+import type { PeerSwitch } from "../../registrar/routing";
 
 const PREFIX = "wsc1";
 const DEFAULT_TTL_MS = 5_000;
@@ -18,6 +20,8 @@ export interface SwitchIdentity {
   name: string;
   address: string;
   jurisdiction: "eu" | null;
+  /** An operator is moving its devices off: they get a short forced expiry. */
+  draining: boolean;
 }
 
 interface Claims {
@@ -44,7 +48,7 @@ export async function verifySwitchCredential(env: Env, credential: string, now: 
   if (!claims) return null;
   const row = await knownSwitch(env, claims.s, now);
   if (!row || claims.i < row.credentialNotBefore) return null;
-  return { id: row.id, name: row.name, address: row.address, jurisdiction: row.jurisdiction === "eu" ? "eu" : null };
+  return { id: row.id, name: row.name, address: row.address, jurisdiction: row.jurisdiction === "eu" ? "eu" : null, draining: row.draining };
 }
 
 function parseClaims(payload: string): Claims | null {
@@ -100,11 +104,16 @@ function reload(env: Env, now: number): Promise<Snapshot> {
   return loading;
 }
 
-/** Peer addresses of the fleet's switches, from this isolate's snapshot (refreshed when stale). */
-export async function switchAddresses(env: Env, now: number): Promise<Map<string, string>> {
+/** The fleet as routing sees it: each switch's peer address and state, from this isolate's snapshot. */
+export async function fleet(env: Env, now: number): Promise<Map<string, PeerSwitch>> {
   const ttl = Number(env.SWITCH_CACHE_TTL_MS ?? DEFAULT_TTL_MS) || DEFAULT_TTL_MS;
   const current = snapshot && now - snapshot.loadedAt < ttl ? snapshot : await reload(env, now);
-  return new Map([...current.byId].map(([id, row]) => [id, row.address]));
+  const lostAfter = lostAfterMs(env);
+  return new Map([...current.byId].map(([id, row]) => [id, { address: row.address, state: switchState(row, now, lostAfter) }]));
+}
+
+export function lostAfterMs(env: Env): number {
+  return Number(env.SWITCH_LOST_AFTER_MS ?? DEFAULT_LOST_AFTER_MS) || DEFAULT_LOST_AFTER_MS;
 }
 
 /** Forget the snapshot (this isolate only): the API calls it after changing a switch. */

@@ -73,6 +73,8 @@ const OPERATOR_ROUTES: OperatorRoute[] = [
   { operation: "GET /switches/{switchId}", path: ({ switchId }) => `/switches/${switchId}` },
   { operation: "PATCH /switches/{switchId}", path: ({ switchId }) => `/switches/${switchId}`, body: { address: "sip:203.0.113.66:5060" } },
   { operation: "POST /switches/{switchId}/credential", path: ({ switchId }) => `/switches/${switchId}/credential` },
+  { operation: "POST /switches/{switchId}/drain", path: ({ switchId }) => `/switches/${switchId}/drain` },
+  { operation: "DELETE /switches/{switchId}/drain", path: ({ switchId }) => `/switches/${switchId}/drain` },
   { operation: "DELETE /switches/{switchId}", path: ({ switchId }) => `/switches/${switchId}` },
 ];
 

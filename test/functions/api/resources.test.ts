@@ -311,16 +311,19 @@ describe("switches", () => {
         address: "sip:10.0.0.4:5060",
         jurisdiction: null,
         credentialIssuedAt: expect.stringMatching(ISO),
+        state: "unseen",
+        lastSeenAt: null,
         createdAt: expect.stringMatching(ISO),
         updatedAt: expect.stringMatching(ISO),
       },
       credential: expect.stringMatching(/^wsc1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/),
     });
     const id = created.switch.id;
-    expect(await verifySwitchCredential(env, created.credential, Date.now())).toEqual({ id, name, address: "sip:10.0.0.4:5060", jurisdiction: null });
+    expect(await verifySwitchCredential(env, created.credential, Date.now())).toEqual({ id, name, address: "sip:10.0.0.4:5060", jurisdiction: null, draining: false });
 
     const read = await call("GET", `/switches/${id}`);
-    expect(expectJson(read, 200)).toEqual(created.switch);
+    // A single read also adds up the registrations the switch holds.
+    expect(expectJson(read, 200)).toEqual({ ...created.switch, bindingsHeld: 0 });
     const list = await call("GET", "/switches");
     expect(list.body.items).toContainEqual(created.switch);
     for (const reply of [read, list]) expect(JSON.stringify(reply.body)).not.toContain(created.credential.split(".")[2]);
@@ -345,6 +348,7 @@ describe("switches", () => {
       name: newName,
       address: "sips:edge.example.net:5061",
       jurisdiction: null,
+      draining: false,
     });
   });
 

@@ -3,7 +3,7 @@ import { exports } from "cloudflare:workers";
 import { computeHa1 } from "../../../registrar/digest";
 import type { TestSwitch } from "../freeswitch/support";
 
-export async function kamailio(path: "authorize" | "locate", body: unknown, sw: TestSwitch | null) {
+export async function kamailio(path: "authorize" | "locate" | "keepalive", body: unknown, sw: TestSwitch | null) {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (sw) headers.authorization = sw.basic;
   const response = await exports.default.fetch(

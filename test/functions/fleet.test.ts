@@ -1,0 +1,118 @@
+// The switch fleet: callbacks keep a switch alive, a silent one is lost and its bindings are not
+// offered (but kept), a draining one moves its devices off and is avoided by calls.
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import inviteBody from "../../../shared/fixtures/freeswitch/dialplan-INVITE-9196.body.txt?raw";
+import registerBody from "../../../shared/fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
+import { registrarForId } from "../../functions/accounts";
+import { call } from "../helpers";
+import { addDevice, createSwitch, dialplanActions, directoryUser, freshAccount, postEvent, postXml, type TestSwitch } from "./freeswitch/support";
+import { kamailio } from "./kamailio/support";
+
+let accountId: string;
+let A: TestSwitch;
+let B: TestSwitch;
+let C: TestSwitch;
+
+beforeEach(async () => {
+  accountId = (await freshAccount("127.0.0.4")).id;
+  await addDevice(accountId, "1000", "s3cret-1000");
+  await addDevice(accountId, "9196", "s3cret-9196");
+  A = await createSwitch("sip:127.0.0.4:5060");
+  B = await createSwitch("sip:127.0.0.5:5060");
+  C = await createSwitch("sip:127.0.0.6:5060");
+});
+
+const state = async (sw: TestSwitch) => (await call("GET", `/switches/${sw.id}`)).body;
+const settle = () => new Promise((r) => setTimeout(r, 250)); // the isolate's switch snapshot lives 200 ms in tests
+async function silentFor(sw: TestSwitch, ms: number) {
+  await env.CATALOG.prepare("UPDATE switches SET last_seen_at = ? WHERE id = ?").bind(Date.now() - ms, sw.id).run();
+  await settle();
+}
+async function registerOn(username: string, host: string, sw: TestSwitch) {
+  const result = await registrarForId(env, accountId)!.register(username, {
+    aor: `sip:${username}@127.0.0.4`,
+    callId: `${username}-${host}`,
+    cseq: 1,
+    contacts: [{ uri: `sip:${username}@${host}:5060` }],
+    expires: 300,
+    switchId: sw.id,
+  });
+  expect(result.status).toBe("registered");
+}
+
+describe("switch liveness", () => {
+  it("a switch is unseen until its first callback, then alive", async () => {
+    expect(await state(B)).toMatchObject({ state: "unseen", lastSeenAt: null });
+    expect((await postEvent({ "Event-Name": "HEARTBEAT" }, B)).status).toBe(200);
+    let seen = await state(B);
+    for (let i = 0; i < 40 && seen.state !== "alive"; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      seen = await state(B);
+    }
+    expect(seen.state).toBe("alive");
+    expect(Date.now() - Date.parse(seen.lastSeenAt)).toBeLessThan(5_000);
+  });
+
+  it("Kamailio's keepalive marks its switch alive", async () => {
+    const reply = await kamailio("keepalive", {}, C);
+    expect(reply).toMatchObject({ status: 200, body: { status: "alive" } });
+    expect((await kamailio("keepalive", {}, null)).status).toBe(401);
+  });
+
+  it("a silent switch is lost: calls skip its bindings, which are kept for when it comes back", async () => {
+    await registerOn("9196", "192.0.2.51", B);
+    await silentFor(B, 120_000);
+    expect((await state(B)).state).toBe("lost");
+    const started = Date.now();
+    expect(dialplanActions((await postXml(inviteBody, A.basic)).text)).toEqual([["respond", "480 Temporarily Unavailable"]]);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect((await call("GET", `/accounts/${accountId}/registrations`)).body.items).toHaveLength(1);
+
+    // Also registered elsewhere: only that leg rings.
+    await registerOn("9196", "192.0.2.52", C);
+    expect(dialplanActions((await postXml(inviteBody, A.basic)).text)).toContainEqual([
+      "bridge",
+      "{sip_h_X-Edge-Realm=127.0.0.4}sofia/internal/sip:9196@127.0.0.6:5060",
+    ]);
+
+    // Back after the blip: reachable again, nothing lost.
+    await silentFor(B, 0);
+    const bridge = dialplanActions((await postXml(inviteBody, A.basic)).text).find(([app]) => app === "bridge")![1];
+    expect(bridge.split(",")).toHaveLength(2);
+    expect((await state(B)).bindingsHeld).toBe(1);
+  });
+});
+
+describe("draining", () => {
+  it("devices authenticating through a draining switch get a short interval, and calls avoid it", async () => {
+    const drained = await call("POST", `/switches/${A.id}/drain`);
+    expect(drained.body.state).toBe("draining");
+    await settle();
+    const user = directoryUser((await postXml(registerBody, A.basic)).text);
+    expect(user.params["sip-force-expires"]).toBe("60");
+    const elsewhere = Number(directoryUser((await postXml(registerBody, B.basic)).text).params["sip-force-expires"]);
+    expect(elsewhere).toBeGreaterThanOrEqual(270);
+
+    await call("POST", `/switches/${B.id}/drain`);
+    await settle();
+    await registerOn("9196", "192.0.2.51", B);
+    await registerOn("9196", "192.0.2.52", C);
+    const bridge = dialplanActions((await postXml(inviteBody, A.basic)).text).find(([app]) => app === "bridge")![1];
+    expect(bridge).toBe("{sip_h_X-Edge-Realm=127.0.0.4}sofia/internal/sip:9196@127.0.0.6:5060");
+
+    // Its devices moved off: the count the operator watches reaches zero.
+    expect((await state(B)).bindingsHeld).toBe(1);
+    await registrarForId(env, accountId)!.unregister("9196", "sip:9196@192.0.2.51:5060");
+    expect((await state(B)).bindingsHeld).toBe(0);
+
+    // The last path left is still used.
+    await registrarForId(env, accountId)!.unregister("9196", "*");
+    await registerOn("9196", "192.0.2.51", B);
+    expect(dialplanActions((await postXml(inviteBody, A.basic)).text)).toContainEqual([
+      "bridge",
+      "{sip_h_X-Edge-Realm=127.0.0.4}sofia/internal/sip:9196@127.0.0.5:5060",
+    ]);
+    expect((await call("DELETE", `/switches/${B.id}/drain`)).body.state).not.toBe("draining");
+  });
+});
