@@ -5,15 +5,30 @@ import { and, asc, eq, gt, inArray, lte, min, sql } from "drizzle-orm";
 import { drizzle, type DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { contactIs } from "../../registrar/contact";
-import { computeHa1, digestAlgorithmOf, verifyDigestResponse, type DigestCredentials } from "../../registrar/digest";
+import { digestAlgorithmOf, verifyDigestResponse, type DigestCredentials } from "../../registrar/digest";
 import { withJitter } from "../../registrar/expiry";
 import { isLocked, lockAfterFailure, windowStart, type LockoutPolicy } from "../../registrar/lockout";
 import { numberCandidates } from "../../registrar/routing";
 import { planRegister } from "../../registrar/save";
 import type { Binding, BindingFields, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
-import { EventLog, type NewEvent, type RegistrarEvent } from "./events";
+import { EVENTS_PROTOCOL, EventLog, eventView, wants, type Listener, type NewEvent, type RegistrarEvent } from "./events";
 import { SqlMeter, type Usage } from "./meter";
-import { DEFAULT_WEBHOOK_POLICY, WebhookDispatcher, type WebhookRow } from "./webhooks";
+import { DEFAULT_WEBHOOK_POLICY, WebhookDispatcher, webhookView, type WebhookView } from "./webhooks";
+import {
+  capped,
+  ha1Pair,
+  lockoutColumns,
+  lockoutOf,
+  newId,
+  page,
+  policyInconsistency,
+  policyOf,
+  toAccount,
+  toBinding,
+  toDevice,
+  type AccountRow,
+  type DeviceRow,
+} from "./rows";
 import migrations from "./migrations/migrations.js";
 import { ok, refuse, type Outcome } from "./outcome";
 import type {
@@ -34,54 +49,15 @@ import type {
   DeviceRecord,
   NumberRecord,
   Page,
-  RegionHint,
   RegisterResult,
 } from "./records";
-import { REGION_HINTS } from "./records";
 import * as schema from "./schema";
 
 const { account, authFailures, bindings, deadLetters, devices, numbers, webhooks } = schema;
 
-/** The WebSocket subprotocol of the event stream. */
-export const EVENTS_PROTOCOL = "whistle-edge.events.v1";
-
-interface Listener {
-  /** Also send binding.refreshed (off by default: the most frequent event). */
-  refreshed: boolean;
-}
-
-export interface WebhookView {
-  id: string;
-  url: string;
-  types: string[] | null;
-  includeRefreshed: boolean;
-  /** The last event sequence handled. */
-  cursor: number;
-  /** Failed attempts at the next event. */
-  attempts: number;
-  nextAttemptAt: number | null;
-  lastError: string | null;
-  createdAt: number;
-}
-
-function webhookView(row: WebhookRow): WebhookView {
-  const { secret: _secret, ...view } = row;
-  return view;
-}
-
-const wants = (listener: Listener, event: RegistrarEvent) => event.type !== "binding.refreshed" || listener.refreshed;
-
-/** An event as listeners receive it: times as ISO text. */
-export function eventView(event: RegistrarEvent) {
-  return { ...event, at: new Date(event.at).toISOString() };
-}
-
 /** Expired bindings removed per alarm run; more are left to an immediate follow-up run. */
 export const SWEEP_BATCH = 500;
 
-type DeviceRow = typeof devices.$inferSelect;
-type BindingRow = typeof bindings.$inferSelect;
-type AccountRow = typeof account.$inferSelect;
 
 export class AccountRegistrar extends DurableObject {
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
@@ -897,97 +873,4 @@ export class AccountRegistrar extends DurableObject {
     if (!this.hasSchema) return 0;
     return this.db.select({ n: sql<number>`count(*)` }).from(bindings).get()?.n ?? 0;
   }
-}
-
-// ── mapping rows to records ────────────────────────────────────────────────
-
-function policyOf(row: AccountRow): RegistrationPolicy {
-  return {
-    minExpires: row.minExpires,
-    maxExpires: row.maxExpires,
-    defaultExpires: row.defaultExpires,
-    maxBindingsPerDevice: row.maxBindingsPerDevice,
-    overflow: row.overflow,
-    expiresJitter: row.expiresJitter,
-  };
-}
-
-/** A REGISTER whose every binding lasts at most `cap` seconds (never below the account's minimum); removals stay removals. */
-function capped(request: RegisterRequest, cap: number, policy: RegistrationPolicy): RegisterRequest {
-  if (request.contacts === "*") return request;
-  const limit = Math.max(cap, policy.minExpires);
-  const contacts = request.contacts.map((contact) => {
-    const asked = contact.expires ?? request.expires ?? policy.defaultExpires;
-    return { ...contact, expires: Math.min(asked, limit) };
-  });
-  return { ...request, contacts };
-}
-
-function lockoutOf(row: AccountRow): LockoutPolicy {
-  return { threshold: row.lockoutThreshold, windowSeconds: row.lockoutWindow, durationSeconds: row.lockoutDuration };
-}
-
-function lockoutColumns(lockout: LockoutPolicy) {
-  return { lockoutThreshold: lockout.threshold, lockoutWindow: lockout.windowSeconds, lockoutDuration: lockout.durationSeconds };
-}
-
-/** A merged policy must still make sense: min ≤ default ≤ max. */
-export function policyInconsistency(policy: RegistrationPolicy): { field: string; detail: string } | null {
-  if (policy.minExpires > policy.maxExpires) {
-    return { field: "policy.minExpires", detail: "minExpires must not exceed maxExpires" };
-  }
-  if (policy.defaultExpires < policy.minExpires || policy.defaultExpires > policy.maxExpires) {
-    return { field: "policy.defaultExpires", detail: "defaultExpires must lie between minExpires and maxExpires" };
-  }
-  return null;
-}
-
-function toAccount(row: AccountRow): AccountRecord {
-  return {
-    id: row.accountId,
-    realm: row.realm,
-    name: row.name,
-    jurisdiction: row.jurisdiction === "eu" ? "eu" : null,
-    regionHint: (REGION_HINTS as readonly string[]).includes(row.regionHint ?? "") ? (row.regionHint as RegionHint) : null,
-    policy: policyOf(row),
-    lockout: lockoutOf(row),
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
-}
-
-function toDevice(row: DeviceRow): DeviceRecord {
-  return {
-    id: row.id,
-    username: row.username,
-    callerIdName: row.callerIdName,
-    callerIdNumber: row.callerIdNumber,
-    enabled: row.enabled,
-    lockedUntil: row.lockedUntil,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
-}
-
-function toBinding(row: BindingRow): Binding {
-  return { ...row, path: row.path ?? [] };
-}
-
-function page<T>(rows: T[], limit: number, keyOf: (item: T) => string): Page<T> {
-  const items = rows.slice(0, limit);
-  const last = items.at(-1);
-  return { items, next: rows.length > limit && last !== undefined ? keyOf(last) : null };
-}
-
-async function ha1Pair(username: string, realm: string, password: string) {
-  const [ha1Md5, ha1Sha256] = await Promise.all([
-    computeHa1("MD5", username, realm, password),
-    computeHa1("SHA-256", username, realm, password),
-  ]);
-  return { ha1Md5, ha1Sha256 };
-}
-
-function newId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(10));
-  return `${prefix}_${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }

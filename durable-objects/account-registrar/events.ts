@@ -92,3 +92,18 @@ export class EventLog {
 function toEvent(row: typeof events.$inferSelect): RegistrarEvent {
   return { ...row, type: row.type as EventType };
 }
+
+/** The WebSocket subprotocol of the event stream. */
+export const EVENTS_PROTOCOL = "whistle-edge.events.v1";
+
+export interface Listener {
+  /** Also send binding.refreshed (off by default: the most frequent event). */
+  refreshed: boolean;
+}
+
+export const wants = (listener: Listener, event: RegistrarEvent) => event.type !== "binding.refreshed" || listener.refreshed;
+
+/** An event as listeners receive it: times as ISO text. */
+export function eventView(event: RegistrarEvent) {
+  return { ...event, at: new Date(event.at).toISOString() };
+}

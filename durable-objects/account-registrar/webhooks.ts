@@ -174,3 +174,22 @@ export class WebhookDispatcher {
 export function eventBody(accountId: string, event: RegistrarEvent): Record<string, string | number | null> {
   return { id: `${accountId}:${event.seq}`, accountId, ...event, at: new Date(event.at).toISOString() };
 }
+
+export interface WebhookView {
+  id: string;
+  url: string;
+  types: string[] | null;
+  includeRefreshed: boolean;
+  /** The last event sequence handled. */
+  cursor: number;
+  /** Failed attempts at the next event. */
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastError: string | null;
+  createdAt: number;
+}
+
+export function webhookView(row: WebhookRow): WebhookView {
+  const { secret: _secret, ...view } = row;
+  return view;
+}

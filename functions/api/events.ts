@@ -1,7 +1,7 @@
 // /accounts/{accountId}/events: the account's event outbox. A plain GET pages through it from a
 // sequence number; a WebSocket upgrade on the same URL streams it (backlog after `since`, then live).
 import { createRoute, z } from "@hono/zod-openapi";
-import { eventView } from "../../durable-objects/account-registrar/AccountRegistrar";
+import { eventView } from "../../durable-objects/account-registrar/events";
 import { type Api, json, problems, registrarFor, security } from "./common";
 import { AccountParams, EventsQuery, RegistrarEventSchema } from "./schemas";
 

@@ -2,7 +2,7 @@
 // with a dead-letter list. Delivery runs in the account's object (see docs/events.md).
 import { createRoute, z } from "@hono/zod-openapi";
 import { EVENT_TYPES } from "../../durable-objects/account-registrar/events";
-import type { WebhookView } from "../../durable-objects/account-registrar/AccountRegistrar";
+import type { WebhookView } from "../../durable-objects/account-registrar/webhooks";
 import type { Env } from "../env";
 import { type Api, iso, json, jsonBody, problems, registrarFor, security } from "./common";
 import { ProblemError, unwrap } from "./problem";

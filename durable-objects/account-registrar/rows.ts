@@ -1,0 +1,102 @@
+// Mapping the object's SQLite rows to the records it answers, and the small helpers that go with
+// it. Plain functions: no storage access here.
+import { computeHa1 } from "../../registrar/digest";
+import type { LockoutPolicy } from "../../registrar/lockout";
+import type { Binding, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
+import { REGION_HINTS, type AccountRecord, type DeviceRecord, type Page, type RegionHint } from "./records";
+import type * as schema from "./schema";
+
+export type DeviceRow = typeof schema.devices.$inferSelect;
+export type BindingRow = typeof schema.bindings.$inferSelect;
+export type AccountRow = typeof schema.account.$inferSelect;
+
+export function policyOf(row: AccountRow): RegistrationPolicy {
+  return {
+    minExpires: row.minExpires,
+    maxExpires: row.maxExpires,
+    defaultExpires: row.defaultExpires,
+    maxBindingsPerDevice: row.maxBindingsPerDevice,
+    overflow: row.overflow,
+    expiresJitter: row.expiresJitter,
+  };
+}
+
+/** A REGISTER whose every binding lasts at most `cap` seconds (never below the account's minimum); removals stay removals. */
+export function capped(request: RegisterRequest, cap: number, policy: RegistrationPolicy): RegisterRequest {
+  if (request.contacts === "*") return request;
+  const limit = Math.max(cap, policy.minExpires);
+  const contacts = request.contacts.map((contact) => {
+    const asked = contact.expires ?? request.expires ?? policy.defaultExpires;
+    return { ...contact, expires: Math.min(asked, limit) };
+  });
+  return { ...request, contacts };
+}
+
+export function lockoutOf(row: AccountRow): LockoutPolicy {
+  return { threshold: row.lockoutThreshold, windowSeconds: row.lockoutWindow, durationSeconds: row.lockoutDuration };
+}
+
+export function lockoutColumns(lockout: LockoutPolicy) {
+  return { lockoutThreshold: lockout.threshold, lockoutWindow: lockout.windowSeconds, lockoutDuration: lockout.durationSeconds };
+}
+
+/** A merged policy must still make sense: min ≤ default ≤ max. */
+export function policyInconsistency(policy: RegistrationPolicy): { field: string; detail: string } | null {
+  if (policy.minExpires > policy.maxExpires) {
+    return { field: "policy.minExpires", detail: "minExpires must not exceed maxExpires" };
+  }
+  if (policy.defaultExpires < policy.minExpires || policy.defaultExpires > policy.maxExpires) {
+    return { field: "policy.defaultExpires", detail: "defaultExpires must lie between minExpires and maxExpires" };
+  }
+  return null;
+}
+
+export function toAccount(row: AccountRow): AccountRecord {
+  return {
+    id: row.accountId,
+    realm: row.realm,
+    name: row.name,
+    jurisdiction: row.jurisdiction === "eu" ? "eu" : null,
+    regionHint: (REGION_HINTS as readonly string[]).includes(row.regionHint ?? "") ? (row.regionHint as RegionHint) : null,
+    policy: policyOf(row),
+    lockout: lockoutOf(row),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+export function toDevice(row: DeviceRow): DeviceRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    callerIdName: row.callerIdName,
+    callerIdNumber: row.callerIdNumber,
+    enabled: row.enabled,
+    lockedUntil: row.lockedUntil,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+export function toBinding(row: BindingRow): Binding {
+  return { ...row, path: row.path ?? [] };
+}
+
+export function page<T>(rows: T[], limit: number, keyOf: (item: T) => string): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, next: rows.length > limit && last !== undefined ? keyOf(last) : null };
+}
+
+export async function ha1Pair(username: string, realm: string, password: string) {
+  const [ha1Md5, ha1Sha256] = await Promise.all([
+    computeHa1("MD5", username, realm, password),
+    computeHa1("SHA-256", username, realm, password),
+  ]);
+  return { ha1Md5, ha1Sha256 };
+}
+
+export function newId(prefix: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  return `${prefix}_${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
