@@ -157,17 +157,13 @@ function announce(text) {
 
 /** Who a key is: checks it (401 → ApiError) and learns whether it is the operator's. */
 async function identify(key) {
-  const accounts = await api("GET", "/accounts?limit=2", undefined, key);
-  try {
+  const me = await api("GET", "/me", undefined, key);
+  if (me.kind === "operator") {
     const switches = await api("GET", `/switches?limit=${PAGE}`, undefined, key);
-    const names = new Map(switches.items.map((s) => [s.id, s.name]));
-    return { kind: "operator", switchNames: names };
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 403) throw error;
-    const own = accounts.items[0];
-    if (!own) throw new ApiError(403, { title: "Forbidden", detail: "this key belongs to no account" });
-    return { kind: "account", ownAccountId: own.id, ownRealm: own.realm, switchNames: new Map() };
+    return { kind: "operator", switchNames: new Map(switches.items.map((s) => [s.id, s.name])) };
   }
+  const own = await api("GET", `/accounts/${me.accountId}`, undefined, key);
+  return { kind: "account", ownAccountId: own.id, ownRealm: own.realm, switchNames: new Map() };
 }
 
 function adopt(key, who) {

@@ -9,6 +9,7 @@ import { requireApiKey } from "./auth";
 import type { ApiEnv } from "./common";
 import { registerDeviceRoutes } from "./devices";
 import { registerEventRoutes } from "./events";
+import { registerMeRoute } from "./me";
 import { registerWebhookRoutes } from "./webhooks";
 import { registerNumberRoutes } from "./numbers";
 import { answerError, problemResponse, type FieldError } from "./problem";
@@ -64,6 +65,7 @@ export function createApi() {
   );
   api.use("*", requireApiKey);
 
+  registerMeRoute(api);
   registerAccountRoutes(api);
   registerDeviceRoutes(api);
   registerNumberRoutes(api);

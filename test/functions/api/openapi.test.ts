@@ -9,6 +9,7 @@ import { JSON_TYPE, send } from "./support";
 
 /** Every operation the provisioning API serves, as `METHOD /path` relative to /api/v1. */
 const SERVED = [
+  "GET /me",
   "POST /accounts",
   "GET /accounts",
   "GET /accounts/{accountId}",

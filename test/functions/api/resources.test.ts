@@ -384,3 +384,13 @@ describe("switches", () => {
     expect(await verifySwitchCredential(env, "", Date.now())).toBeNull();
   });
 });
+
+describe("me", () => {
+  it("says whether a key is the operator's or an account's", async () => {
+    expect((await call("GET", "/me")).body).toEqual({ kind: "operator", accountId: null });
+    const account = (await call("POST", "/accounts", { body: { realm: `me-${crypto.randomUUID().slice(0, 8)}.test`, name: "Me" } })).body;
+    const key = (await call("POST", `/accounts/${account.id}/api-keys`, { body: { name: "me" } })).body.key;
+    expect((await call("GET", "/me", { auth: `Bearer ${key}` })).body).toEqual({ kind: "account", accountId: account.id });
+    expect((await call("GET", "/me", { auth: null })).status).toBe(401);
+  });
+});
