@@ -13,13 +13,14 @@ export const DEFAULT_LOST_AFTER_MS = 60_000;
 export const DEFAULT_DRAIN_EXPIRES = 60;
 
 /**
- * `draining` while an operator says so (even if silent: it is being worked on); `lost` when silent
- * for longer than `lostAfterMs`; `unseen` before its first callback; `alive` otherwise.
+ * `lost` when silent for longer than `lostAfterMs` (draining or not: a switch that stopped answering
+ * cannot carry calls); otherwise `draining` while an operator says so; `unseen` before its first
+ * callback; `alive`.
  */
 export function switchState(liveness: SwitchLiveness, now: number, lostAfterMs: number): SwitchState {
+  if (liveness.lastSeenAt !== null && now - liveness.lastSeenAt > lostAfterMs) return "lost";
   if (liveness.draining) return "draining";
-  if (liveness.lastSeenAt === null) return "unseen";
-  return now - liveness.lastSeenAt > lostAfterMs ? "lost" : "alive";
+  return liveness.lastSeenAt === null ? "unseen" : "alive";
 }
 
 /**

@@ -27,7 +27,11 @@ describe("switch state", () => {
     expect(switchState({ lastSeenAt: null, draining: false }, 1_000, 60_000)).toBe("unseen");
     expect(switchState({ lastSeenAt: 0, draining: false }, 60_000, 60_000)).toBe("alive");
     expect(switchState({ lastSeenAt: 0, draining: false }, 60_001, 60_000)).toBe("lost");
-    expect(switchState({ lastSeenAt: 0, draining: true }, 600_000, 60_000)).toBe("draining");
+    expect(switchState({ lastSeenAt: 0, draining: true }, 30_000, 60_000)).toBe("draining");
+  });
+
+  it("a draining switch that stops answering is lost: calls must not wait on it", () => {
+    expect(switchState({ lastSeenAt: 0, draining: true }, 60_001, 60_000)).toBe("lost");
   });
 });
 

@@ -16,6 +16,17 @@ export interface Registration {
   userAgent?: string | null;
 }
 
+export type SwitchState = "alive" | "draining" | "lost" | "unseen";
+
+export interface SwitchStatus {
+  id: string;
+  name: string;
+  address: string;
+  state: SwitchState;
+  lastSeenAt: string | null;
+  bindingsHeld: number;
+}
+
 export function testBed() {
   const fleet = inject("fleet");
   const api = apiClient(fleet.edge);
@@ -58,5 +69,19 @@ export function testBed() {
 
   const edgeCount = (path: string) => edgeRequests(edgeLog(), path).length;
 
-  return { fleet, api, account, registrations, clearRegistrations, waitForRegistrations, edgeLog, edgeCount, edgeRequestsSince, logDir: fleet.logDir };
+  const switchStatus = (id: string) => api<SwitchStatus>("GET", `/switches/${id}`);
+
+  /** Poll GET /switches/{id} until `check` holds; answers the status and when it first held. */
+  async function waitForSwitch(what: string, id: string, check: (status: SwitchStatus) => boolean, timeoutMs: number) {
+    const deadline = Date.now() + timeoutMs;
+    let status: SwitchStatus | undefined;
+    for (;;) {
+      status = await switchStatus(id);
+      if (check(status)) return { status, at: Date.now() };
+      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; switch: ${JSON.stringify(status)}`);
+      await sleep(200);
+    }
+  }
+
+  return { fleet, api, account, switchStatus, waitForSwitch, registrations, clearRegistrations, waitForRegistrations, edgeLog, edgeCount, edgeRequestsSince, logDir: fleet.logDir };
 }

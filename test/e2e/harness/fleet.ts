@@ -1,16 +1,26 @@
-// The whole test bed: the edge, the account acme.test with devices 1001–1003, switches A and B
+// The whole test bed: the edge, the account acme.test with devices 1001–1004, switches A and B
 // provisioned on the edge, and two Kamailio instances from the shipped cfg.
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { apiClient, startEdge, type Edge, type EdgeInfo } from "./edge";
-import { startKamailio, type KamailioSwitch } from "./kamailio";
+import { kamailioRunDir, startKamailio, type KamailioSwitch, type SwitchSettings } from "./kamailio";
 import { udpPortFree } from "./ports";
 import type { Device } from "./sipp";
 
 export const REALM = "acme.test";
 export const NONCE_TTL_SECONDS = 4;
 export const LOCKOUT = { threshold: 3, windowSeconds: 300, durationSeconds: 600 };
+/**
+ * Fleet timing, shortened so switch loss and draining show within seconds: a switch silent for
+ * SWITCH_LOST_AFTER_MS is lost; switch records (credential, state) are cached SWITCH_CACHE_TTL_MS;
+ * a draining switch's devices are registered for SWITCH_DRAIN_EXPIRES s (the account's minExpires
+ * is 2); each Kamailio posts a keepalive every KEEPALIVE_INTERVAL s. The threshold is suite-wide:
+ * a keepalive every second (the edge records one at most every threshold / 3 = 2 s) leaves a few
+ * seconds of margin, so an edge stalled for a moment on a busy machine does not make a switch look
+ * lost to the other files' calls.
+ */
+export const FLEET_TIMING = { lostAfterMs: 6_000, cacheTtlMs: 1_000, drainExpires: 3, keepaliveInterval: 1 };
 
 export interface SwitchInfo {
   name: string;
@@ -19,6 +29,9 @@ export interface SwitchInfo {
   /** ip:5060, what SIPp sends to. */
   remote: string;
   log: string;
+  /** What it was started with and where its pid file is: enough to stop and start it again. */
+  settings: SwitchSettings;
+  runDir: string;
 }
 
 export interface FleetInfo {
@@ -45,7 +58,12 @@ export async function startFleet(logDir: string): Promise<Fleet> {
       if (!(await udpPortFree(ip, 5060))) throw new Error(`udp ${ip}:5060 is taken: another switch is running there`);
     }
 
-    const edge: Edge = await startEdge(logDir, { NONCE_TTL_SECONDS: String(NONCE_TTL_SECONDS) });
+    const edge: Edge = await startEdge(logDir, {
+      NONCE_TTL_SECONDS: String(NONCE_TTL_SECONDS),
+      SWITCH_LOST_AFTER_MS: String(FLEET_TIMING.lostAfterMs),
+      SWITCH_CACHE_TTL_MS: String(FLEET_TIMING.cacheTtlMs),
+      SWITCH_DRAIN_EXPIRES: String(FLEET_TIMING.drainExpires),
+    });
     stops.push(edge.stop);
     const api = apiClient(edge);
 
@@ -62,7 +80,7 @@ export async function startFleet(logDir: string): Promise<Fleet> {
       lockout: LOCKOUT,
     });
     const devices: FleetInfo["devices"] = {};
-    for (const username of ["1001", "1002", "1003"]) {
+    for (const username of ["1001", "1002", "1003", "1004"]) {
       const password = `pw-${username}-${randomBytes(6).toString("hex")}`;
       const device = await api<{ id: string }>("POST", `/accounts/${account.id}/devices`, { username, password });
       devices[username] = { id: device.id, username, password, realm: REALM };
@@ -74,11 +92,18 @@ export async function startFleet(logDir: string): Promise<Fleet> {
     }
     const edgeHostPort = new URL(edge.base).host;
     const kamailios: Record<string, KamailioSwitch> = {};
+    const settings: Record<string, SwitchSettings> = {};
     for (const [name, ip, peer] of [["a", "127.0.0.2", "127.0.0.3"], ["b", "127.0.0.3", "127.0.0.2"]] as const) {
-      const sw = await startKamailio(
-        { name, ip, edgeHostPort, switchId: created[name]!.switch.id, credential: created[name]!.credential, peers: [peer] },
-        logDir,
-      );
+      settings[name] = {
+        name,
+        ip,
+        edgeHostPort,
+        switchId: created[name]!.switch.id,
+        credential: created[name]!.credential,
+        peers: [peer],
+        keepaliveInterval: FLEET_TIMING.keepaliveInterval,
+      };
+      const sw = await startKamailio(settings[name]!, logDir);
       stops.push(sw.stop);
       kamailios[name] = sw;
     }
@@ -88,6 +113,8 @@ export async function startFleet(logDir: string): Promise<Fleet> {
       ip: kamailios[name]!.ip,
       remote: `${kamailios[name]!.ip}:5060`,
       log: kamailios[name]!.log,
+      settings: settings[name]!,
+      runDir: kamailioRunDir(logDir, name),
     });
     return {
       info: {

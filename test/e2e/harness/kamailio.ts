@@ -4,6 +4,7 @@ import { createSocket } from "node:dgram";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "./edge";
+import { sleep, udpPortFree } from "./ports";
 import { signalGroup, spawnLogged, stopGroup, waitFor, type Logged } from "./processes";
 
 export const KAMAILIO_CFG = join(ROOT, "switches", "kamailio", "kamailio.cfg");
@@ -18,6 +19,8 @@ export interface SwitchSettings {
   switchId: string;
   credential: string;
   peers: string[];
+  /** Seconds between keepalives to the edge (-A KEEPALIVE_INTERVAL); the cfg's default unless told. */
+  keepaliveInterval?: number;
 }
 
 export interface KamailioSwitch {
@@ -44,22 +47,66 @@ export function kamailioArgs(settings: SwitchSettings, runDir: string): string[]
     "-A", `LISTEN=udp:${settings.ip}:${settings.port ?? 5060}`,
     "-A", `PEER_SWITCHES="${settings.peers.map((ip) => `${ip}/32`).join(",")}"`,
     "-A", "CHILDREN=2",
+    ...(settings.keepaliveInterval !== undefined ? ["-A", `KEEPALIVE_INTERVAL=${settings.keepaliveInterval}`] : []),
   ];
 }
 
+export const kamailioRunDir = (logDir: string, name: string) => join(logDir, `kamailio-${name}`);
+
+/** The main process of the switch `name` as its pid file names it (the latest start), or null. */
+function pidFromFile(runDir: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(runDir, "kamailio.pid"), "utf8").trim());
+    return pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stop the switch whose pid file is in `runDir`, whichever process started it (the global setup,
+ * or a test file that restarted it): `signal` to its process group (Kamailio in the foreground is
+ * its group's leader; its workers are in the group), SIGKILL after `graceMs`, and resolve once the
+ * main process is gone and its SIP port is free. SIGKILL first is a crash: no goodbye to anyone.
+ */
+export async function stopByPidFile(runDir: string, ip: string, port: number, signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<void> {
+  const pid = pidFromFile(runDir);
+  if (pid !== null && running(pid)) {
+    signalGroup(pid, signal);
+    const deadline = Date.now() + graceMs;
+    while (running(pid) && Date.now() < deadline) await sleep(50);
+    if (running(pid)) {
+      signalGroup(pid, "SIGKILL");
+      const last = Date.now() + 5_000;
+      while (running(pid) && Date.now() < last) await sleep(50);
+    }
+  }
+  const portDeadline = Date.now() + 10_000;
+  while (!(await udpPortFree(ip, port))) {
+    if (Date.now() > portDeadline) throw new Error(`udp ${ip}:${port} still taken after stopping the switch in ${runDir}`);
+    await sleep(50);
+  }
+}
+
 export async function startKamailio(settings: SwitchSettings, logDir: string): Promise<KamailioSwitch> {
-  const runDir = join(logDir, `kamailio-${settings.name}`);
+  const runDir = kamailioRunDir(logDir, settings.name);
   mkdirSync(runDir, { recursive: true });
   const process_: Logged = spawnLogged("kamailio", kamailioArgs(settings, runDir), { log: join(logDir, `kamailio-${settings.name}.log`) });
-  const pidFile = join(runDir, "kamailio.pid");
+  // A switch may outlive the test file that (re)started it: its stop goes by the pid file.
+  process_.child.unref();
   const stop = async () => {
-    // The pid file names the main process; the group holds its workers.
-    try {
-      const pid = Number(readFileSync(pidFile, "utf8").trim());
-      if (pid > 0) process.kill(pid, "SIGTERM");
-    } catch {
-      // never started or already gone
-    }
+    // The pid file names the main process of the latest start (a test may have restarted the
+    // switch since); the group holds its workers.
+    await stopByPidFile(runDir, settings.ip, settings.port ?? 5060).catch(() => undefined);
     await stopGroup(process_);
     if (process_.child.pid !== undefined) signalGroup(process_.child.pid, "SIGKILL");
   };

@@ -163,3 +163,22 @@ export function receivedMessages(result: SippResult): string[] {
     .map((block) => /UDP message received \[\d+\] bytes :\s*\n+([\s\S]*)$/.exec(block)?.[1]?.trim())
     .filter((text): text is string => Boolean(text));
 }
+
+export interface TracedMessage {
+  /** Milliseconds since the epoch, from SIPp's trace (local time, microseconds). */
+  at: number;
+  direction: "sent" | "received";
+  startLine: string;
+}
+
+/** Every message SIPp sent or received, with the time its trace gives (for measuring delays). */
+export function timeline(result: SippResult): TracedMessage[] {
+  const out: TracedMessage[] = [];
+  const pattern = /^-{10,} (\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{1,6})\s*\n(?:UDP message (sent|received)[^\n]*\n)\s*\n?([^\n]*)/gm;
+  for (const match of result.messages.matchAll(pattern)) {
+    const [, y, mo, d, h, mi, s, frac, direction, startLine] = match;
+    const at = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)).getTime() + Number(frac!.padEnd(6, "0")) / 1000;
+    out.push({ at, direction: direction as "sent" | "received", startLine: startLine!.trim() });
+  }
+  return out;
+}
