@@ -16,6 +16,7 @@ import { SqlMeter, type Usage } from "./meter";
 import { DEFAULT_WEBHOOK_POLICY, WebhookDispatcher, webhookView, type WebhookView } from "./webhooks";
 import {
   capped,
+  credentialsOf,
   ha1Pair,
   lockoutColumns,
   lockoutOf,
@@ -71,11 +72,16 @@ export class AccountRegistrar extends DurableObject {
    * stays empty: nothing is written until `initialize`.
    */
   private hasSchema = false;
+  /** The account row, read once and kept: every callback needs it, only the API changes it. */
+  private accountCache: AccountRow | undefined = undefined;
+  /** The callbacks' queries, built once (building a query costs more than running it). */
+  private readonly q;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.meter = new SqlMeter(ctx.storage);
     this.db = drizzle(this.meter.view(), { schema });
+    this.q = prepareQueries(this.db);
     this.events = new EventLog(this.db);
     this.webhooks = new WebhookDispatcher(this.db, this.events, {
       ...DEFAULT_WEBHOOK_POLICY,
@@ -115,6 +121,7 @@ export class AccountRegistrar extends DurableObject {
         updatedAt: now,
       })
       .run();
+    this.accountCache = undefined;
     return ok(toAccount(this.accountRow()!));
   }
 
@@ -135,6 +142,7 @@ export class AccountRegistrar extends DurableObject {
       .set({ name: changes.name ?? row.name, ...policy, ...lockoutColumns(lockout), updatedAt: Date.now() })
       .where(eq(account.id, 1))
       .run();
+    this.accountCache = undefined;
     return ok(toAccount(this.accountRow()!));
   }
 
@@ -144,6 +152,7 @@ export class AccountRegistrar extends DurableObject {
     await this.ctx.storage.deleteAll();
     this.alarmAt = null;
     this.hasSchema = false;
+    this.accountCache = undefined;
     this.webhooks.forget();
   }
 
@@ -306,19 +315,7 @@ export class AccountRegistrar extends DurableObject {
   authenticate(username: string): DeviceCredentials | null {
     const acct = this.accountRow();
     const device = this.deviceByUsername(username);
-    if (!acct || !device) return null;
-    return {
-      deviceId: device.id,
-      username: device.username,
-      realm: acct.realm,
-      ha1Md5: device.ha1Md5,
-      ha1Sha256: device.ha1Sha256,
-      callerIdName: device.callerIdName,
-      callerIdNumber: device.callerIdNumber,
-      enabled: device.enabled,
-      lockedUntil: device.lockedUntil,
-      policy: policyOf(acct),
-    };
+    return acct && device ? credentialsOf(acct, device) : null;
   }
 
   /**
@@ -335,8 +332,7 @@ export class AccountRegistrar extends DurableObject {
     const jittered = withJitter(policy.defaultExpires, policy.expiresJitter, Math.random());
     const forceExpires = Math.max(Math.min(jittered, policy.maxExpires, request.capExpires ?? Infinity), policy.minExpires);
     const refreshed = request.refresh ? this.refreshAtAuth(checked.device.id, request.refresh, request.switchId, forceExpires, now) : false;
-    const credentials = this.authenticate(request.username)!;
-    return { status: "authorized", credentials, forceExpires, refreshed };
+    return { status: "authorized", credentials: credentialsOf(acct, checked.device), forceExpires, refreshed };
   }
 
   /**
@@ -433,19 +429,11 @@ export class AccountRegistrar extends DurableObject {
     seconds: number,
     now: number,
   ): boolean {
-    const candidates = this.db
-      .select({ id: bindings.id, contact: bindings.contact })
-      .from(bindings)
-      .where(and(eq(bindings.deviceId, deviceId), eq(bindings.callId, refresh.callId), gt(bindings.expiresAt, now)))
-      .all();
+    const candidates = this.q.refreshCandidates.all({ deviceId, callId: refresh.callId, now });
     const match = candidates.find((b) => contactIs(b.contact, refresh.contactUser, refresh.contactHost));
     if (!match) return false;
     const published = this.ctx.storage.transactionSync(() => {
-      this.db
-        .update(bindings)
-        .set({ expiresAt: now + seconds * 1000, switchId, updatedAt: now })
-        .where(eq(bindings.id, match.id))
-        .run();
+      this.q.refreshBinding.run({ id: match.id, expiresAt: now + seconds * 1000, switchId, now });
       return this.record([{ type: "binding.refreshed", deviceId, username: this.deviceById(deviceId)?.username ?? null, contact: match.contact, switchId }], now);
     });
     this.publish(published);
@@ -539,9 +527,12 @@ export class AccountRegistrar extends DurableObject {
   locate(username: string): Binding[] | null {
     const device = this.deviceByUsername(username);
     if (!device || !device.enabled) return null;
-    return this.liveBindingsOf(device.id, Date.now()).sort(
-      (a, b) => (b.q ?? 1) - (a.q ?? 1) || b.updatedAt - a.updatedAt,
-    );
+    return this.reachableAt(device.id);
+  }
+
+  /** A device's live bindings, best q first, newest first. */
+  private reachableAt(deviceId: string): Binding[] {
+    return this.liveBindingsOf(deviceId, Date.now()).sort((a, b) => (b.q ?? 1) - (a.q ?? 1) || b.updatedAt - a.updatedAt);
   }
 
   /** A dialed destination: a device's username first, then one of the account's numbers. */
@@ -557,7 +548,7 @@ export class AccountRegistrar extends DurableObject {
       if (!device) return { kind: "unavailable" };
     }
     if (!device.enabled) return { kind: "unavailable" };
-    return { kind: "device", realm: acct.realm, username: device.username, bindings: this.locate(device.username) ?? [] };
+    return { kind: "device", realm: acct.realm, username: device.username, bindings: this.reachableAt(device.id) };
   }
 
   /**
@@ -823,27 +814,23 @@ export class AccountRegistrar extends DurableObject {
 
   private accountRow(): AccountRow | undefined {
     if (!this.hasSchema) return undefined;
-    return this.db.select().from(account).where(eq(account.id, 1)).get();
+    this.accountCache ??= this.q.account.get();
+    return this.accountCache;
   }
 
   private deviceByUsername(username: string): DeviceRow | undefined {
     if (!this.hasSchema) return undefined;
-    return this.db.select().from(devices).where(eq(devices.username, username)).get();
+    return this.q.deviceByUsername.get({ username });
   }
 
   private deviceById(deviceId: string): DeviceRow | undefined {
     if (!this.hasSchema) return undefined;
-    return this.db.select().from(devices).where(eq(devices.id, deviceId)).get();
+    return this.q.deviceById.get({ deviceId });
   }
 
   private liveBindingsOf(deviceId: string, now: number): Binding[] {
     if (!this.hasSchema) return [];
-    return this.db
-      .select()
-      .from(bindings)
-      .where(and(eq(bindings.deviceId, deviceId), gt(bindings.expiresAt, now)))
-      .all()
-      .map(toBinding);
+    return this.q.liveBindings.all({ deviceId, now }).map(toBinding);
   }
 
   /** An empty round trip: the ceiling for anything that must ask the account's object. */
@@ -873,4 +860,29 @@ export class AccountRegistrar extends DurableObject {
     if (!this.hasSchema) return 0;
     return this.db.select({ n: sql<number>`count(*)` }).from(bindings).get()?.n ?? 0;
   }
+}
+
+/** The queries every switch callback runs, prepared once per object. */
+function prepareQueries(db: DrizzleSqliteDODatabase<typeof schema>) {
+  const p = sql.placeholder;
+  return {
+    account: db.select().from(account).where(eq(account.id, 1)).prepare(),
+    deviceByUsername: db.select().from(devices).where(eq(devices.username, p("username"))).prepare(),
+    deviceById: db.select().from(devices).where(eq(devices.id, p("deviceId"))).prepare(),
+    liveBindings: db
+      .select()
+      .from(bindings)
+      .where(and(eq(bindings.deviceId, p("deviceId")), gt(bindings.expiresAt, p("now"))))
+      .prepare(),
+    refreshCandidates: db
+      .select({ id: bindings.id, contact: bindings.contact })
+      .from(bindings)
+      .where(and(eq(bindings.deviceId, p("deviceId")), eq(bindings.callId, p("callId")), gt(bindings.expiresAt, p("now"))))
+      .prepare(),
+    refreshBinding: db
+      .update(bindings)
+      .set({ expiresAt: sql`${p("expiresAt")}`, switchId: sql`${p("switchId")}`, updatedAt: sql`${p("now")}` })
+      .where(eq(bindings.id, p("id")))
+      .prepare(),
+  };
 }

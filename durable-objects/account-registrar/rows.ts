@@ -3,7 +3,7 @@
 import { computeHa1 } from "../../registrar/digest";
 import type { LockoutPolicy } from "../../registrar/lockout";
 import type { Binding, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
-import { REGION_HINTS, type AccountRecord, type DeviceRecord, type Page, type RegionHint } from "./records";
+import { REGION_HINTS, type AccountRecord, type DeviceCredentials, type DeviceRecord, type Page, type RegionHint } from "./records";
 import type * as schema from "./schema";
 
 export type DeviceRow = typeof schema.devices.$inferSelect;
@@ -99,4 +99,20 @@ export async function ha1Pair(username: string, realm: string, password: string)
 export function newId(prefix: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(10));
   return `${prefix}_${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** What a switch needs to challenge and admit a device. */
+export function credentialsOf(acct: AccountRow, device: DeviceRow): DeviceCredentials {
+  return {
+    deviceId: device.id,
+    username: device.username,
+    realm: acct.realm,
+    ha1Md5: device.ha1Md5,
+    ha1Sha256: device.ha1Sha256,
+    callerIdName: device.callerIdName,
+    callerIdNumber: device.callerIdNumber,
+    enabled: device.enabled,
+    lockedUntil: device.lockedUntil,
+    policy: policyOf(acct),
+  };
 }
