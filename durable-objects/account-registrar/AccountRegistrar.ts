@@ -57,7 +57,7 @@ import * as schema from "./schema";
 const { account, authFailures, bindings, deadLetters, devices, numbers, webhooks } = schema;
 
 /** Expired bindings removed per alarm run; more are left to an immediate follow-up run. */
-export const SWEEP_BATCH = 500;
+export const SWEEP_BATCH = 50;
 
 
 export class AccountRegistrar extends DurableObject {
@@ -331,7 +331,7 @@ export class AccountRegistrar extends DurableObject {
     const policy = policyOf(acct);
     const jittered = withJitter(policy.defaultExpires, policy.expiresJitter, Math.random());
     const forceExpires = Math.max(Math.min(jittered, policy.maxExpires, request.capExpires ?? Infinity), policy.minExpires);
-    const refreshed = request.refresh ? this.refreshAtAuth(checked.device.id, request.refresh, request.switchId, forceExpires, now) : false;
+    const refreshed = request.refresh ? this.refreshAtAuth(checked.device, request.refresh, request.switchId, forceExpires, now) : false;
     return { status: "authorized", credentials: credentialsOf(acct, checked.device), forceExpires, refreshed };
   }
 
@@ -423,18 +423,18 @@ export class AccountRegistrar extends DurableObject {
    * switch that asked: one row updated, and the switch's register event can be skipped.
    */
   private refreshAtAuth(
-    deviceId: string,
+    device: DeviceRow,
     refresh: NonNullable<DeviceAuthorization["refresh"]>,
     switchId: string,
     seconds: number,
     now: number,
   ): boolean {
-    const candidates = this.q.refreshCandidates.all({ deviceId, callId: refresh.callId, now });
+    const candidates = this.q.refreshCandidates.all({ deviceId: device.id, callId: refresh.callId, now });
     const match = candidates.find((b) => contactIs(b.contact, refresh.contactUser, refresh.contactHost));
     if (!match) return false;
     const published = this.ctx.storage.transactionSync(() => {
       this.q.refreshBinding.run({ id: match.id, expiresAt: now + seconds * 1000, switchId, now });
-      return this.record([{ type: "binding.refreshed", deviceId, username: this.deviceById(deviceId)?.username ?? null, contact: match.contact, switchId }], now);
+      return this.record([{ type: "binding.refreshed", deviceId: device.id, username: device.username, contact: match.contact, switchId }], now);
     });
     this.publish(published);
     return true;
@@ -467,25 +467,10 @@ export class AccountRegistrar extends DurableObject {
     const about = { deviceId: device.id, username: device.username, source: request.received ?? null, switchId: request.switchId ?? null };
     const published = this.ctx.storage.transactionSync(() => {
       // Expired rows may still hold a contact the request re-registers: clear them first.
-      const expired = this.db
-        .delete(bindings)
-        .where(and(eq(bindings.deviceId, device.id), lte(bindings.expiresAt, now)))
-        .returning({ contact: bindings.contact, switchId: bindings.switchId })
-        .all();
+      const expired = this.q.deleteExpiredOf.all({ deviceId: device.id, now });
       if (deletes.length > 0) this.db.delete(bindings).where(inArray(bindings.id, deletes)).run();
-      for (const { id, fields } of updates) {
-        this.db
-          .update(bindings)
-          .set({ ...fields, updatedAt: now })
-          .where(and(eq(bindings.id, id), eq(bindings.deviceId, device.id)))
-          .run();
-      }
-      for (const fields of inserts) {
-        this.db
-          .insert(bindings)
-          .values({ ...fields, deviceId: device.id, createdAt: now, updatedAt: now })
-          .run();
-      }
+      for (const { id, fields } of updates) this.q.updateBinding.run({ ...bindingValues(fields), id, deviceId: device.id, now });
+      for (const fields of inserts) this.q.insertBinding.run({ ...bindingValues(fields), deviceId: device.id, now });
       const removedContacts = existing.filter((b) => deletes.includes(b.id));
       return this.record(
         [
@@ -862,10 +847,56 @@ export class AccountRegistrar extends DurableObject {
   }
 }
 
+/** A binding's fields as the prepared statements' parameters (Path as its JSON text). */
+function bindingValues(fields: BindingFields) {
+  return {
+    aor: fields.aor,
+    contact: fields.contact,
+    instanceId: fields.instanceId,
+    regId: fields.regId,
+    callId: fields.callId,
+    cseq: fields.cseq,
+    expiresAt: fields.expiresAt,
+    q: fields.q,
+    path: JSON.stringify(fields.path),
+    received: fields.received,
+    userAgent: fields.userAgent,
+    switchId: fields.switchId,
+  };
+}
+
 /** The queries every switch callback runs, prepared once per object. */
 function prepareQueries(db: DrizzleSqliteDODatabase<typeof schema>) {
   const p = sql.placeholder;
+  const fields = {
+    aor: sql`${p("aor")}`,
+    contact: sql`${p("contact")}`,
+    instanceId: sql`${p("instanceId")}`,
+    regId: sql`${p("regId")}`,
+    callId: sql`${p("callId")}`,
+    cseq: sql`${p("cseq")}`,
+    expiresAt: sql`${p("expiresAt")}`,
+    q: sql`${p("q")}`,
+    path: sql`${p("path")}`,
+    received: sql`${p("received")}`,
+    userAgent: sql`${p("userAgent")}`,
+    switchId: sql`${p("switchId")}`,
+  };
   return {
+    deleteExpiredOf: db
+      .delete(bindings)
+      .where(and(eq(bindings.deviceId, p("deviceId")), lte(bindings.expiresAt, p("now"))))
+      .returning({ contact: bindings.contact, switchId: bindings.switchId })
+      .prepare(),
+    updateBinding: db
+      .update(bindings)
+      .set({ ...fields, updatedAt: sql`${p("now")}` })
+      .where(and(eq(bindings.id, p("id")), eq(bindings.deviceId, p("deviceId"))))
+      .prepare(),
+    insertBinding: db
+      .insert(bindings)
+      .values({ ...fields, deviceId: sql`${p("deviceId")}`, createdAt: sql`${p("now")}`, updatedAt: sql`${p("now")}` })
+      .prepare(),
     account: db.select().from(account).where(eq(account.id, 1)).prepare(),
     deviceByUsername: db.select().from(devices).where(eq(devices.username, p("username"))).prepare(),
     deviceById: db.select().from(devices).where(eq(devices.id, p("deviceId"))).prepare(),

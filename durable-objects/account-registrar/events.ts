@@ -1,7 +1,7 @@
 // The account's event outbox. The object appends to it inside the same SQLite transaction as the
 // change an event describes, so an event exists exactly when its change does; listeners resume
 // from the last sequence number they saw.
-import { asc, gt, lt, lte, max, or } from "drizzle-orm";
+import { asc, gt, lt, lte, max, or, sql } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import * as schema from "./schema";
 
@@ -42,7 +42,24 @@ export const KEEP_EVENTS_MS = 7 * 24 * 3600 * 1000;
 const TRIM_EVERY = 100;
 
 export class EventLog {
-  constructor(private readonly db: DrizzleSqliteDODatabase<typeof schema>) {}
+  private readonly insert;
+
+  constructor(private readonly db: DrizzleSqliteDODatabase<typeof schema>) {
+    const p = sql.placeholder;
+    this.insert = db
+      .insert(events)
+      .values({
+        at: sql`${p("at")}`,
+        type: sql`${p("type")}`,
+        deviceId: sql`${p("deviceId")}`,
+        username: sql`${p("username")}`,
+        contact: sql`${p("contact")}`,
+        source: sql`${p("source")}`,
+        switchId: sql`${p("switchId")}`,
+      })
+      .returning()
+      .prepare();
+  }
 
   /**
    * Append events; call inside the transaction that makes the change. `binding.refreshed` events
@@ -53,19 +70,15 @@ export class EventLog {
     if (kept.length === 0) return [];
     const written: RegistrarEvent[] = [];
     for (const event of kept) {
-      const row = this.db
-        .insert(events)
-        .values({
-          at: now,
-          type: event.type,
-          deviceId: event.deviceId ?? null,
-          username: event.username ?? null,
-          contact: event.contact ?? null,
-          source: event.source ?? null,
-          switchId: event.switchId ?? null,
-        })
-        .returning()
-        .get();
+      const row = this.insert.get({
+        at: now,
+        type: event.type,
+        deviceId: event.deviceId ?? null,
+        username: event.username ?? null,
+        contact: event.contact ?? null,
+        source: event.source ?? null,
+        switchId: event.switchId ?? null,
+      })!;
       written.push(toEvent(row));
       if (row.seq % TRIM_EVERY === 0) this.trim(row.seq, now);
     }

@@ -37,8 +37,24 @@ export async function issueSwitchCredential(env: Env, switchId: string, issuedAt
   return `${PREFIX}.${payload}.${signature}`;
 }
 
+/**
+ * Credentials whose signature this isolate has already checked, with their claims: a switch sends
+ * the same credential on every callback, so the HMAC is computed once per isolate. Revocation and
+ * rotation are still checked on every call (against the switch snapshot below).
+ */
+const signedClaims = new Map<string, Claims>();
+const SIGNED_CLAIMS_KEPT = 1_000;
+
 /** The switch a credential belongs to, or null when it is forged, revoked, rotated away or malformed. */
 export async function verifySwitchCredential(env: Env, credential: string, now: number): Promise<SwitchIdentity | null> {
+  const claims = signedClaims.get(`${signingKey(env)}\n${credential}`) ?? (await checkSignature(env, credential));
+  if (!claims) return null;
+  const row = await knownSwitch(env, claims.s, now);
+  if (!row || claims.i < row.credentialNotBefore) return null;
+  return { id: row.id, name: row.name, address: row.address, jurisdiction: row.jurisdiction === "eu" ? "eu" : null, draining: row.draining };
+}
+
+async function checkSignature(env: Env, credential: string): Promise<Claims | null> {
   const parts = credential.split(".");
   if (parts.length !== 3 || parts[0] !== PREFIX) return null;
   const [, payload, signatureText] = parts as [string, string, string];
@@ -46,9 +62,9 @@ export async function verifySwitchCredential(env: Env, credential: string, now: 
   if (!signature || !(await hmacVerify(signingKey(env), `${PREFIX}.${payload}`, signature))) return null;
   const claims = parseClaims(payload);
   if (!claims) return null;
-  const row = await knownSwitch(env, claims.s, now);
-  if (!row || claims.i < row.credentialNotBefore) return null;
-  return { id: row.id, name: row.name, address: row.address, jurisdiction: row.jurisdiction === "eu" ? "eu" : null, draining: row.draining };
+  if (signedClaims.size >= SIGNED_CLAIMS_KEPT) signedClaims.clear();
+  signedClaims.set(`${signingKey(env)}\n${credential}`, claims);
+  return claims;
 }
 
 function parseClaims(payload: string): Claims | null {
