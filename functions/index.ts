@@ -8,6 +8,7 @@ import { registrarForRealm } from "./accounts";
 import type { Env } from "./env";
 
 export { AccountRegistrar } from "../durable-objects/account-registrar/AccountRegistrar";
+export { FleetMonitor } from "../durable-objects/fleet-monitor/FleetMonitor";
 
 const app = new Hono<{ Bindings: Env }>();
 

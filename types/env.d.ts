@@ -3,12 +3,13 @@
 declare namespace Cloudflare {
   interface GlobalProps {
     mainModule: typeof import("../functions/index");
-    durableNamespaces: "AccountRegistrar";
+    durableNamespaces: "AccountRegistrar" | "FleetMonitor";
   }
 
   interface Env {
     REGISTRAR: DurableObjectNamespace<import("../durable-objects/account-registrar/AccountRegistrar").AccountRegistrar>;
     CATALOG: D1Database;
+    FLEET: DurableObjectNamespace<import("../durable-objects/fleet-monitor/FleetMonitor").FleetMonitor>;
     /** The web console's static files (public/). */
     ASSETS: Fetcher;
     /** Operator-wide API key (secret). Full access to every account, switches and keys. */
@@ -23,6 +24,8 @@ declare namespace Cloudflare {
     NONCE_TTL_SECONDS?: string;
     /** A switch silent for longer than this (ms, default 60000) is lost: calls skip its bindings. */
     SWITCH_LOST_AFTER_MS?: string;
+    /** How often (ms, default 10000) the fleet monitor looks for lost, returned and drained switches. */
+    FLEET_CHECK_MS?: string;
     /** Forced registration interval (s, default 60) for devices of a draining switch. */
     SWITCH_DRAIN_EXPIRES?: string;
     /** "enabled" serves /bench/noop and /bench/object, the ceilings the benchmarks compare against. */

@@ -60,7 +60,10 @@ export async function startServer({ root, outdir, modules, vars, persistDir, ins
         compatibilityDate: COMPATIBILITY_DATE,
         compatibilityFlags: ["nodejs_compat"],
         bindings: vars,
-        durableObjects: { REGISTRAR: { className: "AccountRegistrar", useSQLite: true } },
+        durableObjects: {
+          REGISTRAR: { className: "AccountRegistrar", useSQLite: true },
+          FLEET: { className: "FleetMonitor", useSQLite: true },
+        },
         d1Databases: { CATALOG: "whistle-catalog-bench" },
         unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
       },

@@ -9,6 +9,7 @@ import { requireApiKey } from "./auth";
 import type { ApiEnv } from "./common";
 import { registerDeviceRoutes } from "./devices";
 import { registerEventRoutes } from "./events";
+import { registerFleetRoutes } from "./fleet";
 import { registerMeRoute } from "./me";
 import { registerWebhookRoutes } from "./webhooks";
 import { registerNumberRoutes } from "./numbers";
@@ -72,6 +73,7 @@ export function createApi() {
   registerRegistrationRoutes(api);
   registerApiKeyRoutes(api);
   registerSwitchRoutes(api);
+  registerFleetRoutes(api);
   registerEventRoutes(api);
   registerWebhookRoutes(api);
   return api;

@@ -8,6 +8,7 @@ import { accounts } from "../../catalog/schema";
 import { switchState } from "../../registrar/fleet";
 import { registrarForId } from "../accounts";
 import { forgetSwitchSnapshot, issueSwitchCredential, lostAfterMs, type SwitchRow } from "../switches/credentials";
+import { fleetMonitor } from "./fleet";
 import { type Api, type ApiContext, iso, json, jsonBody, operatorOnly, problems, security } from "./common";
 import { ProblemError, unwrap } from "./problem";
 import { Deleted, Pagination, Switch, SwitchCreate, SwitchParams, SwitchUpdate, SwitchWithCredential, pageOf } from "./schemas";
@@ -45,6 +46,12 @@ async function bindingsHeld(c: ApiContext, switchId: string): Promise<number> {
   }
 }
 
+/** After a change: this isolate re-reads the switch list, and the fleet monitor looks at once. */
+function switchChanged(c: ApiContext): void {
+  forgetSwitchSnapshot();
+  c.executionCtx.waitUntil(fleetMonitor(c.env).poke().catch((error: unknown) => console.error("fleet monitor", error)));
+}
+
 const nameTaken = (name: string) =>
   new ProblemError(409, `a switch named ${name} already exists`, [{ field: "name", message: "already in use" }]);
 
@@ -79,7 +86,7 @@ export function registerSwitchRoutes(api: Api) {
         .returning()
         .all();
       if (rows.length === 0) throw nameTaken(input.name);
-      forgetSwitchSnapshot();
+      switchChanged(c);
       return c.json({ switch: switchView(rows[0]!, lostAfterMs(c.env)), credential }, 201);
     },
   );
@@ -153,7 +160,7 @@ export function registerSwitchRoutes(api: Api) {
         .returning()
         .get();
       if (!row) throw unknownSwitch(switchId);
-      forgetSwitchSnapshot();
+      switchChanged(c);
       return c.json(switchView(row, lostAfterMs(c.env)), 200);
     },
   );
@@ -179,7 +186,7 @@ export function registerSwitchRoutes(api: Api) {
         .returning()
         .get();
       if (!row) throw unknownSwitch(switchId);
-      forgetSwitchSnapshot();
+      switchChanged(c);
       return c.json({ switch: switchView(row, lostAfterMs(c.env)), credential: await issueSwitchCredential(c.env, switchId, now) }, 201);
     },
   );
@@ -199,7 +206,7 @@ export function registerSwitchRoutes(api: Api) {
       const { switchId } = c.req.valid("param");
       const removed = await catalog(c.env).delete(switches).where(eq(switches.id, switchId)).returning({ id: switches.id }).all();
       if (removed.length === 0) throw unknownSwitch(switchId);
-      forgetSwitchSnapshot();
+      switchChanged(c);
       return c.json({ deleted: switchId }, 200);
     },
   );
@@ -227,7 +234,7 @@ export function registerSwitchRoutes(api: Api) {
           .returning()
           .get();
         if (!row) throw unknownSwitch(switchId);
-        forgetSwitchSnapshot();
+        switchChanged(c);
         return c.json(switchView(row, lostAfterMs(c.env)), 200);
       },
     );

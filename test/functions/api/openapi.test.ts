@@ -43,6 +43,7 @@ const SERVED = [
   "POST /switches/{switchId}/credential",
   "POST /switches/{switchId}/drain",
   "DELETE /switches/{switchId}/drain",
+  "GET /fleet/events",
   "DELETE /switches/{switchId}",
 ];
 
