@@ -61,10 +61,25 @@ export interface SippRun {
 
 const running = new Set<SippRun>();
 
+/**
+ * Every SIP port a SIPp of this process has used: a phone registers from one, then its UAS runs on
+ * the same one, so no other SIPp may take it for a control or media port in between.
+ */
+const claimed = new Set<number>();
+
+/** `count` consecutive free UDP ports, none of them a claimed SIP port. */
+async function unclaimedPorts(count: number): Promise<number> {
+  for (;;) {
+    const first = await freeUdpPorts(count);
+    if (!Array.from({ length: count }, (_, i) => first + i).some((p) => claimed.has(p))) return first;
+  }
+}
+
 export async function startSipp(logDir: string, options: SippOptions): Promise<SippRun> {
-  const port = options.port ?? (await freeUdpPorts(1));
-  const control = await freeUdpPorts(1);
-  const media = await freeUdpPorts(4);
+  const port = options.port ?? (await unclaimedPorts(1));
+  claimed.add(port);
+  const control = await unclaimedPorts(1);
+  const media = await unclaimedPorts(4);
   const file = (suffix: string) => join(logDir, `sipp-${options.name}.${suffix}`);
 
   let scenario = readFileSync(join(SCENARIOS, `${options.scenario}.xml`), "utf8");
