@@ -21,15 +21,7 @@ export interface AccountRecord {
   updatedAt: number;
 }
 
-export interface AccountInit {
-  id: string;
-  realm: string;
-  name: string;
-  jurisdiction: "eu" | null;
-  regionHint: RegionHint | null;
-  policy: RegistrationPolicy;
-  lockout: LockoutPolicy;
-}
+export type AccountInit = Omit<AccountRecord, "createdAt" | "updatedAt">;
 
 export interface AccountChanges {
   name?: string;

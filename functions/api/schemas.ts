@@ -173,16 +173,7 @@ export const DeviceCreate = z
   .strict()
   .openapi("DeviceCreate");
 
-export const DeviceUpdate = z
-  .object({
-    username: Username.optional(),
-    password: Password.optional(),
-    callerIdName: DisplayName.nullable().optional(),
-    callerIdNumber: CallerIdNumber.nullable().optional(),
-    enabled: z.boolean().optional(),
-  })
-  .strict()
-  .openapi("DeviceUpdate");
+export const DeviceUpdate = DeviceCreate.partial().strict().openapi("DeviceUpdate");
 
 export const Device = z
   .object({

@@ -52,6 +52,14 @@ function switchChanged(c: ApiContext): void {
   c.executionCtx.waitUntil(fleetMonitor(c.env).poke().catch((error: unknown) => console.error("fleet monitor", error)));
 }
 
+/** Change a switch's catalog row; answers the new row, or 404 for an unknown switch. */
+async function updateSwitch(c: ApiContext, switchId: string, changes: Partial<typeof switches.$inferInsert>): Promise<SwitchRow> {
+  const row = await catalog(c.env).update(switches).set(changes).where(eq(switches.id, switchId)).returning().get();
+  if (!row) throw unknownSwitch(switchId);
+  switchChanged(c);
+  return row;
+}
+
 const nameTaken = (name: string) =>
   new ProblemError(409, `a switch named ${name} already exists`, [{ field: "name", message: "already in use" }]);
 
@@ -153,14 +161,7 @@ export function registerSwitchRoutes(api: Api) {
         const holder = await switchByName(c, changes.name);
         if (holder && holder.id !== switchId) throw nameTaken(changes.name);
       }
-      const row = await catalog(c.env)
-        .update(switches)
-        .set({ ...changes, updatedAt: Date.now() })
-        .where(eq(switches.id, switchId))
-        .returning()
-        .get();
-      if (!row) throw unknownSwitch(switchId);
-      switchChanged(c);
+      const row = await updateSwitch(c, switchId, { ...changes, updatedAt: Date.now() });
       return c.json(switchView(row, lostAfterMs(c.env)), 200);
     },
   );
@@ -179,14 +180,7 @@ export function registerSwitchRoutes(api: Api) {
       operatorOnly(c);
       const { switchId } = c.req.valid("param");
       const now = Date.now();
-      const row = await catalog(c.env)
-        .update(switches)
-        .set({ credentialNotBefore: now, updatedAt: now })
-        .where(eq(switches.id, switchId))
-        .returning()
-        .get();
-      if (!row) throw unknownSwitch(switchId);
-      switchChanged(c);
+      const row = await updateSwitch(c, switchId, { credentialNotBefore: now, updatedAt: now });
       return c.json({ switch: switchView(row, lostAfterMs(c.env)), credential: await issueSwitchCredential(c.env, switchId, now) }, 201);
     },
   );
@@ -227,14 +221,7 @@ export function registerSwitchRoutes(api: Api) {
       async (c) => {
         operatorOnly(c);
         const { switchId } = c.req.valid("param");
-        const row = await catalog(c.env)
-          .update(switches)
-          .set({ draining, updatedAt: Date.now() })
-          .where(eq(switches.id, switchId))
-          .returning()
-          .get();
-        if (!row) throw unknownSwitch(switchId);
-        switchChanged(c);
+        const row = await updateSwitch(c, switchId, { draining, updatedAt: Date.now() });
         return c.json(switchView(row, lostAfterMs(c.env)), 200);
       },
     );

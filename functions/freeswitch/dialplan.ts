@@ -56,7 +56,7 @@ async function actionsFor(
   if (found.kind === "unknown") return [["respond", "404 Not Found"]];
   if (found.kind === "unavailable") return [["respond", "480 Temporarily Unavailable"]];
   const switches = await fleet(env, Date.now());
-  const decision = routeToDevice(found.bindings, caller.id, (id) => switches.get(id));
+  const decision = routeToDevice(found.bindings, caller.id, (id) => switches.peer(id));
   if (decision.kind !== "ring") return [["respond", "480 Temporarily Unavailable"]];
   // A call handed over by a peer is delivered here or not at all: never passed on again.
   const legs = secondHop ? decision.legs.filter((leg) => leg.kind === "local") : decision.legs;

@@ -34,7 +34,7 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
   const switches = await fleet(env, now);
   // A call handed over by another switch of the fleet (trusted by the proxy, from a switch's own
   // address and port): deliver it here or not at all.
-  const fromFleet = request.trusted === "true" && [...switches.values()].some((sw) => sameHostPort(sw.address, request.source));
+  const fromFleet = request.trusted === "true" && switches.addresses().some((address) => sameHostPort(address, request.source));
 
   let found: DestinationResult | null = null;
   if (request.trusted !== "true") {
@@ -60,7 +60,7 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
   if (found.kind === "unknown") return NOT_FOUND;
   if (found.kind === "unavailable") return UNAVAILABLE;
 
-  const decision = routeToDevice(found.bindings, caller.id, (id) => switches.get(id));
+  const decision = routeToDevice(found.bindings, caller.id, (id) => switches.peer(id));
   if (decision.kind !== "ring") return UNAVAILABLE;
   const targets: Target[] = [];
   for (const leg of decision.legs) {

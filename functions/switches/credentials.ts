@@ -120,12 +120,24 @@ function reload(env: Env, now: number): Promise<Snapshot> {
   return loading;
 }
 
-/** The fleet as routing sees it: each switch's peer address and state, from this isolate's snapshot. */
-export async function fleet(env: Env, now: number): Promise<Map<string, PeerSwitch>> {
+/** The fleet as routing sees it, from this isolate's snapshot; a switch's state is worked out only when asked. */
+export interface Fleet {
+  peer(switchId: string): PeerSwitch | undefined;
+  /** Every switch's peer address (to recognise a hand-over from another switch). */
+  addresses(): string[];
+}
+
+export async function fleet(env: Env, now: number): Promise<Fleet> {
   const ttl = Number(env.SWITCH_CACHE_TTL_MS ?? DEFAULT_TTL_MS) || DEFAULT_TTL_MS;
   const current = snapshot && now - snapshot.loadedAt < ttl ? snapshot : await reload(env, now);
   const lostAfter = lostAfterMs(env);
-  return new Map([...current.byId].map(([id, row]) => [id, { address: row.address, state: switchState(row, now, lostAfter) }]));
+  return {
+    peer(switchId) {
+      const row = current.byId.get(switchId);
+      return row && { address: row.address, state: switchState(row, now, lostAfter) };
+    },
+    addresses: () => [...current.byId.values()].map((row) => row.address),
+  };
 }
 
 export function lostAfterMs(env: Env): number {
