@@ -7,7 +7,10 @@
 // bindings in the big account; 0 skips the scale stage), --no-sweep (skip the alarm-sweep stage),
 // --quick (3 s runs, 10,000-device scale account: a smoke test of the whole script),
 // --profile (instead of the timed runs: a V8 CPU profile of the edge isolate per scenario, through
-// the inspector, with self time grouped by source package; see docs/benchmarks.md).
+// the inspector, with self time grouped by source package; see docs/benchmarks.md),
+// --only c,d,g (these scenarios beside the ceilings; no report written: for working on one path),
+// --state-dir DIR (where workerd keeps the objects' SQLite files; default: a fresh directory under
+// the system temp dir, on disk — see docs/benchmarks.md for what a tmpfs changes).
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import os from "node:os";
@@ -34,12 +37,20 @@ const SCALE = option("scale", quick ? 10_000 : 100_000);
 const SCALE_DURATION = option("scale-duration", quick ? 2 : 6);
 const SWEEP = !flag("no-sweep") && SCALE > 0;
 const PROFILE = flag("profile");
+const ONLY = (() => {
+  const i = argv.indexOf("--only");
+  return i === -1 ? null : new Set(argv[i + 1].split(","));
+})();
+const STATE_DIR = (() => {
+  const i = argv.indexOf("--state-dir");
+  return i === -1 ? null : argv[i + 1];
+})();
 const REALM = "127.0.0.4"; // the realm of the FreeSWITCH captures
 const SMALL = 1_000;
 
 const work = mkdtempSync(join(os.tmpdir(), "whistle-bench-"));
 const outdir = join(work, "dist");
-const persistDir = join(work, "state");
+const persistDir = STATE_DIR ? mkdtempSync(join(STATE_DIR, "whistle-bench-state-")) : join(work, "state");
 let server = null;
 let exiting = false;
 async function cleanup() {
@@ -50,6 +61,7 @@ async function cleanup() {
     await s.stop().catch(() => {});
   }
   rmSync(work, { recursive: true, force: true });
+  if (STATE_DIR) rmSync(persistDir, { recursive: true, force: true });
 }
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, async () => {
@@ -308,7 +320,7 @@ async function main() {
   log(`  seeded ${REALM}: ${SMALL} devices, switches A and B, 18 bindings, one number — through the API in ${main.seconds.toFixed(1)} s`);
   let cseq = 1;
   const ctx = { vars, A: main.A, realm: REALM, devices: main.devices, password: main.password, nextCseq: () => ++cseq };
-  const list = scenarios(ctx);
+  const list = scenarios(ctx).filter((s) => !ONLY || ONLY.has(s.id) || s.id === "a" || s.id === "b");
 
   if (PROFILE) return profileRun(list, date);
 
@@ -328,6 +340,11 @@ async function main() {
     const best = all.reduce((a, b) => (b.rps > a.rps ? b : a));
     return { id: s.id, key: s.key, name: s.name, ...best, errors: all.reduce((n, r) => n + r.errors, 0), rounds: all };
   });
+  if (ONLY) {
+    const ceiling = results.find((r) => r.id === "b");
+    for (const r of results) log(`  (${r.id}) ${Math.round(r.rps)} req/s = ${Math.round((100 * r.rps) / ceiling.rps)}% of (b); p99 ${(r.p99 / ceiling.p99).toFixed(2)}× (b)`);
+    return;
+  }
   // The ceiling again at the end, to show the run's drift.
   const again = await runLoad({ port: server.port, concurrency: CONCURRENCY, warmupSeconds: WARMUP, durationSeconds: DURATION, next: list[1].next, check: list[1].check, label: "(b) object, again" });
   log(`  (b) again at the end: ${Math.round(again.rps)} req/s  p99 ${again.p99.toFixed(2)} ms`);
@@ -389,9 +406,11 @@ async function profileRun(list, date) {
       runLoad({ port: server.port, concurrency: CONCURRENCY, warmupSeconds: 0, durationSeconds: seconds, next: s.next, check: s.check, label: `profile (${s.id}) ${s.key}` }),
     );
     const busyMsPerRequest = (summary.totalMs * summary.busyShare) / summary.load.requests;
-    out.push({ id: s.id, key: s.key, name: s.name, rps: summary.load.rps, errors: summary.load.errors, busyShare: summary.busyShare, busyMsPerRequest, groups: summary.groups, functions: summary.functions });
+    out.push({ id: s.id, key: s.key, name: s.name, rps: summary.load.rps, errors: summary.load.errors, busyShare: summary.busyShare, busyMsPerRequest, groups: summary.groups, functions: summary.functions, runtimeCallers: summary.runtimeCallers });
     log(`\n  (${s.id}) ${s.name}: ${Math.round(summary.load.rps)} req/s under the profiler, isolate busy ${Math.round(summary.busyShare * 100)}%, ${busyMsPerRequest.toFixed(3)} ms of isolate time per request`);
     for (const g of summary.groups.slice(0, 12)) log(`      ${(g.share * 100).toFixed(1).padStart(5)}%  ${g.name}`);
+    log("    runtime functions, by their JavaScript caller:");
+    for (const g of summary.runtimeCallers.slice(0, 6)) log(`      ${(g.share * 100).toFixed(1).padStart(5)}%  ${g.name}`);
   }
   mkdirSync(join(root, "bench", "results"), { recursive: true });
   const file = join(root, "bench", "results", `${date}-profile.json`);

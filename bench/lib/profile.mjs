@@ -118,6 +118,16 @@ export async function profileWhile(inspectorUrl, sourceMapPath, load) {
   const total = [...selfByNode.values()].reduce((a, b) => a + b, 0);
   const byGroup = new Map();
   const byFunction = new Map();
+  const parentOf = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
+  const labelOf = (node) => {
+    const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+    if (!url || !url.includes("index.js")) return functionName.startsWith("(") ? functionName : `(runtime) ${functionName || "anonymous"}`;
+    const where = sourceAt(sm, lineNumber, columnNumber);
+    return `${functionName || "(anonymous)"} ${where ? `${groupOf(where.source)}:${where.line}` : ""}`;
+  };
+  // Which code a runtime (native) function's time is spent for: its nearest JavaScript caller.
+  const runtimeCallers = new Map();
   for (const node of profile.nodes) {
     const self = selfByNode.get(node.id) ?? 0;
     if (!self) continue;
@@ -133,6 +143,12 @@ export async function profileWhile(inspectorUrl, sourceMapPath, load) {
     }
     byGroup.set(group, (byGroup.get(group) ?? 0) + self);
     byFunction.set(label, (byFunction.get(label) ?? 0) + self);
+    if (group.startsWith("(runtime)")) {
+      let caller = parentOf.get(node.id);
+      while (caller && !caller.callFrame.url?.includes("index.js") && parentOf.has(caller.id)) caller = parentOf.get(caller.id);
+      const key = `${group} ← ${caller ? labelOf(caller) : "(root)"}`;
+      runtimeCallers.set(key, (runtimeCallers.get(key) ?? 0) + self);
+    }
   }
   const top = (m, n) =>
     [...m.entries()]
@@ -140,5 +156,5 @@ export async function profileWhile(inspectorUrl, sourceMapPath, load) {
       .slice(0, n)
       .map(([name, us]) => ({ name, share: us / total, ms: us / 1000 }));
   const busy = total - (byGroup.get("(idle)") ?? 0);
-  return { totalMs: total / 1000, busyShare: busy / total, load: loadResult, groups: top(byGroup, 25), functions: top(byFunction, 30) };
+  return { totalMs: total / 1000, busyShare: busy / total, load: loadResult, groups: top(byGroup, 25), functions: top(byFunction, 30), runtimeCallers: top(runtimeCallers, 15) };
 }
