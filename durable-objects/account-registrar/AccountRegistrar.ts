@@ -12,6 +12,8 @@ import { numberCandidates } from "../../registrar/routing";
 import { planRegister } from "../../registrar/save";
 import type { Binding, BindingFields, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
 import { EVENTS_PROTOCOL, EventLog, eventView, wants, type Listener, type NewEvent, type RegistrarEvent } from "./events";
+import { CommitGroup } from "./commit-group";
+import { DeviceCache } from "./device-cache";
 import { SqlMeter, type Usage } from "./meter";
 import { DEFAULT_WEBHOOK_POLICY, WebhookDispatcher, webhookView, type WebhookView } from "./webhooks";
 import {
@@ -76,12 +78,17 @@ export class AccountRegistrar extends DurableObject {
   private accountCache: AccountRow | undefined = undefined;
   /** The callbacks' queries, built once (building a query costs more than running it). */
   private readonly q;
+  /** Devices by username, for the callbacks; forgotten on every change to the devices table. */
+  private readonly deviceCache = new DeviceCache();
+  /** The callbacks' writes, committed together when they arrive together. */
+  private readonly group: CommitGroup;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.meter = new SqlMeter(ctx.storage);
     this.db = drizzle(this.meter.view(), { schema });
     this.q = prepareQueries(this.db);
+    this.group = new CommitGroup(ctx.storage);
     this.events = new EventLog(this.db);
     this.webhooks = new WebhookDispatcher(this.db, this.events, {
       ...DEFAULT_WEBHOOK_POLICY,
@@ -153,6 +160,7 @@ export class AccountRegistrar extends DurableObject {
     this.alarmAt = null;
     this.hasSchema = false;
     this.accountCache = undefined;
+    this.deviceCache.forget();
     this.webhooks.forget();
   }
 
@@ -170,7 +178,7 @@ export class AccountRegistrar extends DurableObject {
       return refuse("conflict", `username ${input.username} already exists in this account`, "username");
     }
     const now = Date.now();
-    const row = this.db
+    const row = this.changingDevices(() => this.db
       .insert(devices)
       .values({
         id: newId("dev"),
@@ -183,7 +191,7 @@ export class AccountRegistrar extends DurableObject {
         updatedAt: now,
       })
       .returning()
-      .get();
+      .get());
     return ok(toDevice(row));
   }
 
@@ -222,7 +230,7 @@ export class AccountRegistrar extends DurableObject {
       return refuse("conflict", `username ${username} already exists in this account`, "username");
     }
     if (!this.deviceById(deviceId)) return refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
-    const { row, published } = this.ctx.storage.transactionSync(() => {
+    const { row, published } = this.changingDevices(() => this.ctx.storage.transactionSync(() => {
       const row = this.db
         .update(devices)
         .set({
@@ -250,7 +258,7 @@ export class AccountRegistrar extends DurableObject {
         Date.now(),
       );
       return { row, published };
-    });
+    }));
     this.publish(published);
     return ok(toDevice(row!));
   }
@@ -259,12 +267,12 @@ export class AccountRegistrar extends DurableObject {
   deleteDevice(deviceId: string): Outcome<{ deleted: string }> {
     if (!this.deviceById(deviceId)) return refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
     const username = this.deviceById(deviceId)!.username;
-    const published = this.ctx.storage.transactionSync(() => {
+    const published = this.changingDevices(() => this.ctx.storage.transactionSync(() => {
       const removed = this.db.delete(bindings).where(eq(bindings.deviceId, deviceId)).returning({ contact: bindings.contact, switchId: bindings.switchId }).all();
       this.db.update(numbers).set({ deviceId: null }).where(eq(numbers.deviceId, deviceId)).run();
       this.db.delete(devices).where(eq(devices.id, deviceId)).run();
       return this.record(removed.map((b) => ({ type: "binding.removed", deviceId, username, contact: b.contact, switchId: b.switchId })), Date.now());
-    });
+    }));
     this.publish(published);
     return ok({ deleted: deviceId });
   }
@@ -331,7 +339,7 @@ export class AccountRegistrar extends DurableObject {
     const policy = policyOf(acct);
     const jittered = withJitter(policy.defaultExpires, policy.expiresJitter, Math.random());
     const forceExpires = Math.max(Math.min(jittered, policy.maxExpires, request.capExpires ?? Infinity), policy.minExpires);
-    const refreshed = request.refresh ? this.refreshAtAuth(checked.device, request.refresh, request.switchId, forceExpires, now) : false;
+    const refreshed = request.refresh ? await this.refreshAtAuth(checked.device, request.refresh, request.switchId, forceExpires, now) : false;
     return { status: "authorized", credentials: credentialsOf(acct, checked.device), forceExpires, refreshed };
   }
 
@@ -392,6 +400,7 @@ export class AccountRegistrar extends DurableObject {
   private countFailure(deviceId: string, source: string, lockout: LockoutPolicy, now: number): number | null {
     let lockedUntil: number | null = null;
     const username = this.deviceById(deviceId)?.username ?? null;
+    // Only a lock changes the device row; a counted failure leaves the device cache as it is.
     const published = this.ctx.storage.transactionSync(() => {
       this.db
         .delete(authFailures)
@@ -414,6 +423,7 @@ export class AccountRegistrar extends DurableObject {
         now,
       );
     });
+    if (lockedUntil !== null) this.deviceCache.forget();
     this.publish(published);
     return lockedUntil;
   }
@@ -422,34 +432,42 @@ export class AccountRegistrar extends DurableObject {
    * A REGISTER whose Call-ID and contact match a live binding extends it here and now, held by the
    * switch that asked: one row updated, and the switch's register event can be skipped.
    */
-  private refreshAtAuth(
+  private async refreshAtAuth(
     device: DeviceRow,
     refresh: NonNullable<DeviceAuthorization["refresh"]>,
     switchId: string,
     seconds: number,
     now: number,
-  ): boolean {
-    const candidates = this.q.refreshCandidates.all({ deviceId: device.id, callId: refresh.callId, now });
-    const match = candidates.find((b) => contactIs(b.contact, refresh.contactUser, refresh.contactHost));
-    if (!match) return false;
-    const published = this.ctx.storage.transactionSync(() => {
-      this.q.refreshBinding.run({ id: match.id, expiresAt: now + seconds * 1000, switchId, now });
-      return this.record([{ type: "binding.refreshed", deviceId: device.id, username: device.username, contact: match.contact, switchId }], now);
-    });
-    this.publish(published);
-    return true;
+  ): Promise<boolean> {
+    let outcome: { refreshed: boolean; published: RegistrarEvent[] };
+    try {
+      outcome = await this.group.run(() => {
+        const candidates = this.q.refreshCandidates.all({ deviceId: device.id, callId: refresh.callId, now });
+        const match = candidates.find((b) => contactIs(b.contact, refresh.contactUser, refresh.contactHost));
+        if (!match) return { refreshed: false, published: [] };
+        this.q.refreshBinding.run({ id: match.id, expiresAt: now + seconds * 1000, switchId, now });
+        const event: NewEvent = { type: "binding.refreshed", deviceId: device.id, username: device.username, contact: match.contact, switchId };
+        return { refreshed: true, published: this.record([event], now) };
+      });
+    } catch (error) {
+      // The digest was right; without the refresh the switch reports the registration instead.
+      console.error("refresh at auth failed", error);
+      return false;
+    }
+    this.publish(outcome.published);
+    return outcome.refreshed;
   }
 
   /** Lift a lockout now and forget the failures that led to it. */
   clearLockout(deviceId: string): Outcome<DeviceRecord> {
     if (!this.deviceById(deviceId)) return refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
     const wasLocked = isLocked(this.deviceById(deviceId)!.lockedUntil, Date.now());
-    const published = this.ctx.storage.transactionSync(() => {
+    const published = this.changingDevices(() => this.ctx.storage.transactionSync(() => {
       this.db.update(devices).set({ lockedUntil: null }).where(eq(devices.id, deviceId)).run();
       this.db.delete(authFailures).where(eq(authFailures.deviceId, deviceId)).run();
       const device = this.deviceById(deviceId)!;
       return wasLocked ? this.record([{ type: "device.unlocked", deviceId, username: device.username }], Date.now()) : [];
-    });
+    }));
     this.publish(published);
     return ok(toDevice(this.deviceById(deviceId)!));
   }
@@ -460,19 +478,21 @@ export class AccountRegistrar extends DurableObject {
     const device = this.deviceByUsername(username);
     if (!acct || !device || !device.enabled) return { status: "unknown_device" };
     const now = Date.now();
-    const existing = this.liveBindingsOf(device.id, now);
-    const outcome = planRegister(existing, request, policyOf(acct), now);
-    if (!outcome.ok) return { status: "rejected", error: outcome.error };
-    const { inserts, updates, deletes } = outcome.plan;
+    const policy = policyOf(acct);
     const about = { deviceId: device.id, username: device.username, source: request.received ?? null, switchId: request.switchId ?? null };
-    const published = this.ctx.storage.transactionSync(() => {
+    // Read, plan and write in one synchronous step of the group commit.
+    const applied = await this.group.run(() => {
+      const existing = this.liveBindingsOf(device.id, now);
+      const outcome = planRegister(existing, request, policy, now);
+      if (!outcome.ok) return outcome;
+      const { inserts, updates, deletes } = outcome.plan;
       // Expired rows may still hold a contact the request re-registers: clear them first.
       const expired = this.q.deleteExpiredOf.all({ deviceId: device.id, now });
       if (deletes.length > 0) this.db.delete(bindings).where(inArray(bindings.id, deletes)).run();
       for (const { id, fields } of updates) this.q.updateBinding.run({ ...bindingValues(fields), id, deviceId: device.id, now });
       for (const fields of inserts) this.q.insertBinding.run({ ...bindingValues(fields), deviceId: device.id, now });
       const removedContacts = existing.filter((b) => deletes.includes(b.id));
-      return this.record(
+      const published = this.record(
         [
           ...expired.map((b): NewEvent => ({ ...about, type: "binding.expired", contact: b.contact, source: null, switchId: b.switchId })),
           ...removedContacts.map((b): NewEvent => ({ ...about, type: "binding.removed", contact: b.contact })),
@@ -481,15 +501,17 @@ export class AccountRegistrar extends DurableObject {
         ],
         now,
       );
+      const deadlines = [...inserts, ...updates.map((u) => u.fields)].map((f: BindingFields) => f.expiresAt);
+      return { ok: true as const, published, deadlines, bindings: this.liveBindingsOf(device.id, now) };
     });
-    this.publish(published);
-    const deadlines = [...inserts, ...updates.map((u) => u.fields)].map((f: BindingFields) => f.expiresAt);
-    if (deadlines.length > 0) await this.expireNoLaterThan(Math.min(...deadlines));
-    return { status: "registered", bindings: this.liveBindingsOf(device.id, now) };
+    if (!applied.ok) return { status: "rejected", error: applied.error };
+    this.publish(applied.published);
+    if (applied.deadlines.length > 0) await this.expireNoLaterThan(Math.min(...applied.deadlines));
+    return { status: "registered", bindings: applied.bindings };
   }
 
   /** Remove one contact of a device, or all of them with "*". Returns how many were removed. */
-  unregister(username: string, contact: string | "*"): Outcome<{ removed: number }> {
+  async unregister(username: string, contact: string | "*"): Promise<Outcome<{ removed: number }>> {
     const device = this.deviceByUsername(username);
     if (!device) return refuse("not_found", `no device ${username} in this account`, "username");
     const where =
@@ -497,7 +519,7 @@ export class AccountRegistrar extends DurableObject {
         ? eq(bindings.deviceId, device.id)
         : and(eq(bindings.deviceId, device.id), eq(bindings.contact, contact));
     const now = Date.now();
-    const published = this.ctx.storage.transactionSync(() => {
+    const published = await this.group.run(() => {
       const removed = this.db.delete(bindings).where(where).returning({ contact: bindings.contact, switchId: bindings.switchId }).all();
       return this.record(
         removed.map((b) => ({ type: "binding.removed", deviceId: device.id, username: device.username, contact: b.contact, switchId: b.switchId })),
@@ -540,10 +562,10 @@ export class AccountRegistrar extends DurableObject {
    * The switch that holds a binding says it expired (FreeSWITCH `sofia::expire`): remove it if that
    * switch still holds it. A binding re-registered through another switch since then stays.
    */
-  confirmExpiry(username: string, contact: string, switchId: string): Outcome<{ removed: number }> {
+  async confirmExpiry(username: string, contact: string, switchId: string): Promise<Outcome<{ removed: number }>> {
     const device = this.deviceByUsername(username);
     if (!device) return refuse("not_found", `no device ${username} in this account`, "username");
-    const published = this.ctx.storage.transactionSync(() => {
+    const published = await this.group.run(() => {
       const removed = this.db
         .delete(bindings)
         .where(and(eq(bindings.deviceId, device.id), eq(bindings.contact, contact), eq(bindings.switchId, switchId)))
@@ -805,7 +827,16 @@ export class AccountRegistrar extends DurableObject {
 
   private deviceByUsername(username: string): DeviceRow | undefined {
     if (!this.hasSchema) return undefined;
-    return this.q.deviceByUsername.get({ username });
+    return this.deviceCache.get(username, () => this.q.deviceByUsername.get({ username }));
+  }
+
+  /** Run a change to the devices table; the device cache is forgotten whether it commits or not. */
+  private changingDevices<T>(change: () => T): T {
+    try {
+      return change();
+    } finally {
+      this.deviceCache.forget();
+    }
   }
 
   private deviceById(deviceId: string): DeviceRow | undefined {
