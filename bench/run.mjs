@@ -342,7 +342,7 @@ async function main() {
   });
   if (ONLY) {
     const ceiling = results.find((r) => r.id === "b");
-    for (const r of results) log(`  (${r.id}) ${Math.round(r.rps)} req/s = ${Math.round((100 * r.rps) / ceiling.rps)}% of (b); p99 ${(r.p99 / ceiling.p99).toFixed(2)}× (b)`);
+    for (const r of results) log(`  (${r.id}) ${Math.round(r.rps)} req/s = ${Math.round((100 * r.rps) / ceiling.rps)}% of (b); p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms = ${(r.p99 / ceiling.p99).toFixed(2)}× (b)`);
     return;
   }
   // The ceiling again at the end, to show the run's drift.
