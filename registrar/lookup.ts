@@ -8,6 +8,6 @@ export function liveBindings(bindings: Binding[], now: number): Binding[] {
 }
 
 /** Whole seconds left before the binding expires, rounded up; 0 once expired. What a 200 OK's Contact `expires` says. */
-export function remainingSeconds(binding: Binding, now: number): number {
+export function remainingSeconds(binding: Pick<Binding, "expiresAt">, now: number): number {
   return Math.max(0, Math.ceil((binding.expiresAt - now) / 1000));
 }

@@ -482,13 +482,16 @@ export class AccountRegistrar extends DurableObject {
     const about = { deviceId: device.id, username: device.username, source: request.received ?? null, switchId: request.switchId ?? null };
     // Read, plan and write in one synchronous step of the group commit.
     const applied = await this.group.run(() => {
-      const existing = this.liveBindingsOf(device.id, now);
+      // One read of the device's rows: the live ones are planned over, expired ones the sweep has
+      // not reached yet are removed first (one may hold a contact the request re-registers).
+      const rows = this.q.bindingsOf.all({ deviceId: device.id }).map(toBinding);
+      const existing = rows.filter((b) => b.expiresAt > now);
+      const expired = rows.filter((b) => b.expiresAt <= now);
       const outcome = planRegister(existing, request, policy, now);
       if (!outcome.ok) return outcome;
       const { inserts, updates, deletes } = outcome.plan;
-      // Expired rows may still hold a contact the request re-registers: clear them first.
-      const expired = this.q.deleteExpiredOf.all({ deviceId: device.id, now });
-      if (deletes.length > 0) this.db.delete(bindings).where(inArray(bindings.id, deletes)).run();
+      const gone = [...expired.map((b) => b.id), ...deletes];
+      if (gone.length > 0) this.db.delete(bindings).where(inArray(bindings.id, gone)).run();
       for (const { id, fields } of updates) this.q.updateBinding.run({ ...bindingValues(fields), id, deviceId: device.id, now });
       for (const fields of inserts) this.q.insertBinding.run({ ...bindingValues(fields), deviceId: device.id, now });
       const removedContacts = existing.filter((b) => deletes.includes(b.id));
@@ -502,12 +505,18 @@ export class AccountRegistrar extends DurableObject {
         now,
       );
       const deadlines = [...inserts, ...updates.map((u) => u.fields)].map((f: BindingFields) => f.expiresAt);
-      return { ok: true as const, published, deadlines, bindings: this.liveBindingsOf(device.id, now) };
+      // The device's contacts now, from what was written (no second read).
+      const updated = new Map(updates.map((u) => [u.id, u.fields]));
+      const contacts = [
+        ...existing.filter((b) => !deletes.includes(b.id)).map((b) => updated.get(b.id) ?? b),
+        ...inserts,
+      ].map(({ contact, expiresAt }) => ({ contact, expiresAt }));
+      return { ok: true as const, published, deadlines, contacts };
     });
     if (!applied.ok) return { status: "rejected", error: applied.error };
     this.publish(applied.published);
     if (applied.deadlines.length > 0) await this.expireNoLaterThan(Math.min(...applied.deadlines));
-    return { status: "registered", bindings: applied.bindings };
+    return { status: "registered", contacts: applied.contacts };
   }
 
   /** Remove one contact of a device, or all of them with "*". Returns how many were removed. */
@@ -914,11 +923,7 @@ function prepareQueries(db: DrizzleSqliteDODatabase<typeof schema>) {
     switchId: sql`${p("switchId")}`,
   };
   return {
-    deleteExpiredOf: db
-      .delete(bindings)
-      .where(and(eq(bindings.deviceId, p("deviceId")), lte(bindings.expiresAt, p("now"))))
-      .returning({ contact: bindings.contact, switchId: bindings.switchId })
-      .prepare(),
+    bindingsOf: db.select().from(bindings).where(eq(bindings.deviceId, p("deviceId"))).prepare(),
     updateBinding: db
       .update(bindings)
       .set({ ...fields, updatedAt: sql`${p("now")}` })

@@ -85,7 +85,8 @@ export interface Page<T> {
 }
 
 export type RegisterResult =
-  | { status: "registered"; bindings: Binding[] }
+  /** The device's contacts after the REGISTER, each with its expiry (ms since the epoch). */
+  | { status: "registered"; contacts: { contact: string; expiresAt: number }[] }
   | { status: "rejected"; error: RegistrarError }
   | { status: "unknown_device" };
 
@@ -135,7 +136,7 @@ export type DigestFailure =
   | { status: "locked"; until: number }
   | { status: "bad_digest"; lockedUntil: number | null };
 
-export type DigestRegistrationResult = DigestFailure | { status: "registered"; bindings: Binding[] } | { status: "rejected"; error: RegistrarError };
+export type DigestRegistrationResult = DigestFailure | Exclude<RegisterResult, { status: "unknown_device" }>;
 
 /** A call a proxy received (Kamailio `locate`): optionally the caller to authenticate, and the destination. */
 export interface CallRouting {

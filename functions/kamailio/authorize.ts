@@ -84,7 +84,7 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
         200,
         "OK",
         // Counted from after the object's decision, so a granted interval never reads one second longer.
-        result.bindings.map((b) => `Contact: <${b.contact}>;expires=${remainingSeconds(b, Date.now())}`),
+        result.contacts.map((b) => `Contact: <${b.contact}>;expires=${remainingSeconds(b, Date.now())}`),
       );
   }
 }

@@ -150,6 +150,31 @@ describe("AccountRegistrar registrations", () => {
     expect(binding!.expiresAt - Date.now()).toBeGreaterThan(590_000);
   });
 
+  it("the answer lists every contact of the device with its expiry, the untouched ones too", async () => {
+    const { stub, realm } = await account();
+    await stub.register("1001", registerRequest(realm, { callId: "desk", contacts: [{ uri: "sip:1001@192.0.2.10:5060" }], expires: 600 }));
+    const second = await stub.register("1001", registerRequest(realm, { callId: "soft", contacts: [{ uri: "sip:1001@192.0.2.11:5060" }], expires: 300 }));
+    if (second.status !== "registered") throw new Error(second.status);
+    const byContact = new Map(second.contacts.map((c) => [c.contact, c.expiresAt - Date.now()]));
+    expect([...byContact.keys()].sort()).toEqual(["sip:1001@192.0.2.10:5060", "sip:1001@192.0.2.11:5060"]);
+    expect(byContact.get("sip:1001@192.0.2.10:5060")).toBeGreaterThan(590_000);
+    expect(byContact.get("sip:1001@192.0.2.11:5060")).toBeLessThanOrEqual(300_000);
+    const removed = await stub.register("1001", registerRequest(realm, { callId: "soft", cseq: 2, contacts: [{ uri: "sip:1001@192.0.2.11:5060" }], expires: 0 }));
+    expect(removed).toMatchObject({ status: "registered", contacts: [{ contact: "sip:1001@192.0.2.10:5060" }] });
+  });
+
+  it("a contact whose expired row the sweep has not reached yet registers again, replacing that row", async () => {
+    const { stub, realm } = await account();
+    await stub.register("1001", registerRequest(realm, { callId: "old", cseq: 9 }));
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE bindings SET expires_at = ?", Date.now() - 1);
+    });
+    const again = await stub.register("1001", registerRequest(realm, { callId: "new", cseq: 1 }));
+    expect(again).toMatchObject({ status: "registered", contacts: [{ contact: "sip:1001@192.0.2.10:5060" }] });
+    expect(await stub.storedBindingCount()).toBe(1);
+    expect((await stub.locate("1001"))!.map((b) => b.callId)).toEqual(["new"]);
+  });
+
   it("an unknown or disabled device cannot register and is not located", async () => {
     const { stub, realm, deviceId } = await account();
     expect(await stub.register("9999", registerRequest(realm))).toEqual({ status: "unknown_device" });
