@@ -1,6 +1,7 @@
 // HTTP digest authentication as SIP uses it (RFC 2617, RFC 7616, RFC 8760), on Web Crypto only.
 // The registrar stores HA1 = H(username:realm:password), never the password, and checks a
 // device's Authorization header against it.
+import { hex } from "./bytes";
 
 /** Digest hash algorithms the registrar accepts. The `-sess` variants are not supported. */
 export type DigestAlgorithm = "MD5" | "SHA-256";
@@ -23,12 +24,11 @@ export interface DigestCredentials {
   opaque?: string;
 }
 
+const encoder = new TextEncoder();
+
 /** Lowercase hex of H(text) with the given digest algorithm. */
 async function hexDigest(algorithm: DigestAlgorithm, text: string): Promise<string> {
-  const hash = await crypto.subtle.digest(algorithm, new TextEncoder().encode(text));
-  let hex = "";
-  for (const byte of new Uint8Array(hash)) hex += byte.toString(16).padStart(2, "0");
-  return hex;
+  return hex(await crypto.subtle.digest(algorithm, encoder.encode(text)));
 }
 
 /** HA1 = H(username:realm:password), lowercase hex: what the registrar stores per device. */
@@ -110,17 +110,20 @@ function parseAuthParams(text: string): Map<string, string> | null {
     if (text.charAt(i) === '"') {
       i++;
       let closed = false;
+      // Runs between escapes are copied whole; a backslash takes the next character as it is.
+      let run = i;
       while (i < text.length) {
-        const char = text.charAt(i);
-        if (char === "\\" && i + 1 < text.length) {
-          value += text.charAt(i + 1);
+        const char = text.charCodeAt(i);
+        if (char === 92 /* \\ */ && i + 1 < text.length) {
+          value += text.slice(run, i) + text.charAt(i + 1);
           i += 2;
-        } else if (char === '"') {
+          run = i;
+        } else if (char === 34 /* " */) {
+          value += text.slice(run, i);
           i++;
           closed = true;
           break;
         } else {
-          value += char;
           i++;
         }
       }

@@ -2,6 +2,7 @@
 // time, a random part and an HMAC over both and the realm. Any switch and any edge location can
 // check one without shared state; an old one is "stale" (the client retries with the new nonce
 // and the same password, no prompt).
+import { base64url, fromBase64url } from "./bytes";
 
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
@@ -19,21 +20,11 @@ const TIME_BYTES = 8;
 const RANDOM_BYTES = 8;
 const MAC_BYTES = 16;
 
-function toBase64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return null;
-  try {
-    return Uint8Array.from(atob(text.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
-
 async function mac(secret: string, realm: string, head: Uint8Array): Promise<Uint8Array> {
-  const data = new Uint8Array([...encoder.encode(`${realm}\n`), ...head]);
+  const prefix = encoder.encode(`${realm}\n`);
+  const data = new Uint8Array(prefix.length + head.length);
+  data.set(prefix);
+  data.set(head, prefix.length);
   return new Uint8Array(await crypto.subtle.sign("HMAC", await keyFor(secret), data)).slice(0, MAC_BYTES);
 }
 
@@ -41,7 +32,11 @@ export async function issueNonce(secret: string, realm: string, now: number): Pr
   const head = new Uint8Array(TIME_BYTES + RANDOM_BYTES);
   new DataView(head.buffer).setBigUint64(0, BigInt(Math.max(0, Math.floor(now))));
   head.set(crypto.getRandomValues(new Uint8Array(RANDOM_BYTES)), TIME_BYTES);
-  return toBase64url(new Uint8Array([...head, ...(await mac(secret, realm, head))]));
+  const signed = await mac(secret, realm, head);
+  const nonce = new Uint8Array(head.length + signed.length);
+  nonce.set(head);
+  nonce.set(signed, head.length);
+  return base64url(nonce);
 }
 
 export type NonceCheck = "valid" | "stale" | "invalid";

@@ -12,6 +12,7 @@ import { numberCandidates } from "../../registrar/routing";
 import { planRegister } from "../../registrar/save";
 import type { Binding, BindingFields, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
 import { EVENTS_PROTOCOL, EventLog, eventView, wants, type Listener, type NewEvent, type RegistrarEvent } from "./events";
+import { BindingStatements } from "./binding-sql";
 import { CommitGroup } from "./commit-group";
 import { DeviceCache } from "./device-cache";
 import { SqlMeter, type Usage } from "./meter";
@@ -82,11 +83,15 @@ export class AccountRegistrar extends DurableObject {
   private readonly deviceCache = new DeviceCache();
   /** The callbacks' writes, committed together when they arrive together. */
   private readonly group: CommitGroup;
+  /** The bindings statements of the callbacks' hot path. */
+  private readonly bindingSql: BindingStatements;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.meter = new SqlMeter(ctx.storage);
-    this.db = drizzle(this.meter.view(), { schema });
+    const metered = this.meter.view();
+    this.db = drizzle(metered, { schema });
+    this.bindingSql = new BindingStatements(metered.sql);
     this.q = prepareQueries(this.db);
     this.group = new CommitGroup(ctx.storage);
     this.events = new EventLog(this.db);
@@ -442,10 +447,10 @@ export class AccountRegistrar extends DurableObject {
     let outcome: { refreshed: boolean; published: RegistrarEvent[] };
     try {
       outcome = await this.group.run(() => {
-        const candidates = this.q.refreshCandidates.all({ deviceId: device.id, callId: refresh.callId, now });
+        const candidates = this.bindingSql.refreshCandidates(device.id, refresh.callId, now);
         const match = candidates.find((b) => contactIs(b.contact, refresh.contactUser, refresh.contactHost));
         if (!match) return { refreshed: false, published: [] };
-        this.q.refreshBinding.run({ id: match.id, expiresAt: now + seconds * 1000, switchId, now });
+        this.bindingSql.refresh(match.id, now + seconds * 1000, switchId, now);
         const event: NewEvent = { type: "binding.refreshed", deviceId: device.id, username: device.username, contact: match.contact, switchId };
         return { refreshed: true, published: this.record([event], now) };
       });
@@ -484,7 +489,7 @@ export class AccountRegistrar extends DurableObject {
     const applied = await this.group.run(() => {
       // One read of the device's rows: the live ones are planned over, expired ones the sweep has
       // not reached yet are removed first (one may hold a contact the request re-registers).
-      const rows = this.q.bindingsOf.all({ deviceId: device.id }).map(toBinding);
+      const rows = this.bindingSql.ofDevice(device.id);
       const existing = rows.filter((b) => b.expiresAt > now);
       const expired = rows.filter((b) => b.expiresAt <= now);
       const outcome = planRegister(existing, request, policy, now);
@@ -492,8 +497,8 @@ export class AccountRegistrar extends DurableObject {
       const { inserts, updates, deletes } = outcome.plan;
       const gone = [...expired.map((b) => b.id), ...deletes];
       if (gone.length > 0) this.db.delete(bindings).where(inArray(bindings.id, gone)).run();
-      for (const { id, fields } of updates) this.q.updateBinding.run({ ...bindingValues(fields), id, deviceId: device.id, now });
-      for (const fields of inserts) this.q.insertBinding.run({ ...bindingValues(fields), deviceId: device.id, now });
+      for (const { id, fields } of updates) this.bindingSql.update(id, device.id, fields, now);
+      for (const fields of inserts) this.bindingSql.insert(device.id, fields, now);
       const removedContacts = existing.filter((b) => deletes.includes(b.id));
       const published = this.record(
         [
@@ -855,7 +860,7 @@ export class AccountRegistrar extends DurableObject {
 
   private liveBindingsOf(deviceId: string, now: number): Binding[] {
     if (!this.hasSchema) return [];
-    return this.q.liveBindings.all({ deviceId, now }).map(toBinding);
+    return this.bindingSql.liveOfDevice(deviceId, now);
   }
 
   /** An empty round trip: the ceiling for anything that must ask the account's object. */
@@ -887,69 +892,12 @@ export class AccountRegistrar extends DurableObject {
   }
 }
 
-/** A binding's fields as the prepared statements' parameters (Path as its JSON text). */
-function bindingValues(fields: BindingFields) {
-  return {
-    aor: fields.aor,
-    contact: fields.contact,
-    instanceId: fields.instanceId,
-    regId: fields.regId,
-    callId: fields.callId,
-    cseq: fields.cseq,
-    expiresAt: fields.expiresAt,
-    q: fields.q,
-    path: JSON.stringify(fields.path),
-    received: fields.received,
-    userAgent: fields.userAgent,
-    switchId: fields.switchId,
-  };
-}
-
-/** The queries every switch callback runs, prepared once per object. */
+/** The account and device reads, prepared once per object (the bindings statements are in binding-sql.ts). */
 function prepareQueries(db: DrizzleSqliteDODatabase<typeof schema>) {
   const p = sql.placeholder;
-  const fields = {
-    aor: sql`${p("aor")}`,
-    contact: sql`${p("contact")}`,
-    instanceId: sql`${p("instanceId")}`,
-    regId: sql`${p("regId")}`,
-    callId: sql`${p("callId")}`,
-    cseq: sql`${p("cseq")}`,
-    expiresAt: sql`${p("expiresAt")}`,
-    q: sql`${p("q")}`,
-    path: sql`${p("path")}`,
-    received: sql`${p("received")}`,
-    userAgent: sql`${p("userAgent")}`,
-    switchId: sql`${p("switchId")}`,
-  };
   return {
-    bindingsOf: db.select().from(bindings).where(eq(bindings.deviceId, p("deviceId"))).prepare(),
-    updateBinding: db
-      .update(bindings)
-      .set({ ...fields, updatedAt: sql`${p("now")}` })
-      .where(and(eq(bindings.id, p("id")), eq(bindings.deviceId, p("deviceId"))))
-      .prepare(),
-    insertBinding: db
-      .insert(bindings)
-      .values({ ...fields, deviceId: sql`${p("deviceId")}`, createdAt: sql`${p("now")}`, updatedAt: sql`${p("now")}` })
-      .prepare(),
     account: db.select().from(account).where(eq(account.id, 1)).prepare(),
     deviceByUsername: db.select().from(devices).where(eq(devices.username, p("username"))).prepare(),
     deviceById: db.select().from(devices).where(eq(devices.id, p("deviceId"))).prepare(),
-    liveBindings: db
-      .select()
-      .from(bindings)
-      .where(and(eq(bindings.deviceId, p("deviceId")), gt(bindings.expiresAt, p("now"))))
-      .prepare(),
-    refreshCandidates: db
-      .select({ id: bindings.id, contact: bindings.contact })
-      .from(bindings)
-      .where(and(eq(bindings.deviceId, p("deviceId")), eq(bindings.callId, p("callId")), gt(bindings.expiresAt, p("now"))))
-      .prepare(),
-    refreshBinding: db
-      .update(bindings)
-      .set({ expiresAt: sql`${p("expiresAt")}`, switchId: sql`${p("switchId")}`, updatedAt: sql`${p("now")}` })
-      .where(eq(bindings.id, p("id")))
-      .prepare(),
   };
 }

@@ -2,26 +2,11 @@
 
 const encoder = new TextEncoder();
 
-export function toHex(bytes: ArrayBuffer | Uint8Array): string {
-  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-export function fromBase64url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
-  try {
-    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
+export { base64url, fromBase64url, hex as toHex } from "../../registrar/bytes";
+import { base64url, hex } from "../../registrar/bytes";
 
 export async function sha256Hex(text: string): Promise<string> {
-  return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+  return hex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
 
 /** A random secret of `bytes` bytes, base64url. */
@@ -31,7 +16,7 @@ export function randomSecret(bytes = 24): string {
 
 /** A short random identifier with a readable prefix, e.g. `sw_3f9a…`. */
 export function randomId(prefix: string, bytes = 10): string {
-  return `${prefix}_${toHex(crypto.getRandomValues(new Uint8Array(bytes)))}`;
+  return `${prefix}_${hex(crypto.getRandomValues(new Uint8Array(bytes)))}`;
 }
 
 /** Equal strings compared in time independent of where they differ (workerd's timingSafeEqual). */

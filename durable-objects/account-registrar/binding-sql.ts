@@ -1,0 +1,67 @@
+// The statements every REGISTER, refresh and call lookup runs on the bindings table, as SQL on the
+// object's storage. The column names come from the drizzle schema, so the schema stays the one
+// description of the table; only the per-call work of a query builder (placeholder filling, row
+// mapping column by column) is left out, which on these paths cost more than SQLite itself
+// (docs/benchmarks.md). Everything else in the object goes through drizzle.
+import { getTableColumns } from "drizzle-orm";
+import type { Binding, BindingFields } from "../../registrar/types";
+import { bindings } from "./schema";
+
+type Key = keyof Binding;
+
+const columns = getTableColumns(bindings);
+const column = (key: Key): string => `"${columns[key].name}"`;
+const keys = Object.keys(columns) as Key[];
+
+/** Every column, named as the Binding's properties, so a result row needs no renaming. */
+const SELECT = `SELECT ${keys.map((key) => `${column(key)} AS "${key}"`).join(", ")} FROM "bindings"`;
+
+/** The fields a REGISTER writes, in one order for both statements. */
+const FIELDS = ["aor", "contact", "instanceId", "regId", "callId", "cseq", "expiresAt", "q", "path", "received", "userAgent", "switchId"] as const satisfies readonly (keyof BindingFields)[];
+
+const fieldValues = (fields: BindingFields): SqlStorageValue[] =>
+  FIELDS.map((key) => (key === "path" ? JSON.stringify(fields.path) : fields[key]));
+
+type Row = Omit<Binding, "path"> & { path: string | null };
+
+function toBinding(row: Row): Binding {
+  return { ...row, path: row.path === null ? [] : (JSON.parse(row.path) as string[]) };
+}
+
+export class BindingStatements {
+  private readonly byDevice = `${SELECT} WHERE ${column("deviceId")} = ?`;
+  private readonly liveByDevice = `${SELECT} WHERE ${column("deviceId")} = ? AND ${column("expiresAt")} > ?`;
+  private readonly candidates = `SELECT ${column("id")} AS "id", ${column("contact")} AS "contact" FROM "bindings" WHERE ${column("deviceId")} = ? AND ${column("callId")} = ? AND ${column("expiresAt")} > ?`;
+  private readonly refreshOne = `UPDATE "bindings" SET ${column("expiresAt")} = ?, ${column("switchId")} = ?, ${column("updatedAt")} = ? WHERE ${column("id")} = ?`;
+  private readonly updateOne = `UPDATE "bindings" SET ${FIELDS.map((key) => `${column(key)} = ?`).join(", ")}, ${column("updatedAt")} = ? WHERE ${column("id")} = ? AND ${column("deviceId")} = ?`;
+  private readonly insertOne = `INSERT INTO "bindings" (${[...FIELDS, "deviceId", "createdAt", "updatedAt"].map((key) => column(key as Key)).join(", ")}) VALUES (${Array(FIELDS.length + 3).fill("?").join(", ")})`;
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** Every row of a device, expired or not. */
+  ofDevice(deviceId: string): Binding[] {
+    return this.sql.exec<Row>(this.byDevice, deviceId).toArray().map(toBinding);
+  }
+
+  /** A device's rows that have not expired at `now`. */
+  liveOfDevice(deviceId: string, now: number): Binding[] {
+    return this.sql.exec<Row>(this.liveByDevice, deviceId, now).toArray().map(toBinding);
+  }
+
+  /** The live bindings of a device made under one Call-ID (a refresh keeps its Call-ID). */
+  refreshCandidates(deviceId: string, callId: string, now: number): { id: number; contact: string }[] {
+    return this.sql.exec<{ id: number; contact: string }>(this.candidates, deviceId, callId, now).toArray();
+  }
+
+  refresh(id: number, expiresAt: number, switchId: string, now: number): void {
+    this.sql.exec(this.refreshOne, expiresAt, switchId, now, id).toArray();
+  }
+
+  update(id: number, deviceId: string, fields: BindingFields, now: number): void {
+    this.sql.exec(this.updateOne, ...fieldValues(fields), now, id, deviceId).toArray();
+  }
+
+  insert(deviceId: string, fields: BindingFields, now: number): void {
+    this.sql.exec(this.insertOne, ...fieldValues(fields), deviceId, now, now).toArray();
+  }
+}
