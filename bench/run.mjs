@@ -330,9 +330,14 @@ async function main() {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const s of list) {
       if (s.prepare) s.prepare();
+      const usageBefore = s.account ? await server.helper(`/usage?realm=${encodeURIComponent(s.account)}`) : null;
       const r = await runLoad({ port: server.port, concurrency: CONCURRENCY, warmupSeconds: WARMUP, durationSeconds: DURATION, next: s.next, check: s.check, label: `round ${round} (${s.id}) ${s.key}` });
+      const usageAfter = s.account ? await server.helper(`/usage?realm=${encodeURIComponent(s.account)}`) : null;
+      // Writes per SQLite commit under this load (group commit); null for scenarios that write nothing.
+      const commits = usageBefore ? usageAfter.groupCommits - usageBefore.groupCommits : 0;
+      r.writesPerCommit = commits > 0 ? (usageAfter.groupedWrites - usageBefore.groupedWrites) / commits : null;
       rounds.get(s.id).push({ round, loadAverage: os.loadavg()[0], ...r });
-      log(`  round ${round} (${s.id}) ${s.name.padEnd(42)} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}${r.firstError ? `  first: ${r.firstError.slice(0, 120)}` : ""}`);
+      log(`  round ${round} (${s.id}) ${s.name.padEnd(42)} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}${r.writesPerCommit ? `  ${r.writesPerCommit.toFixed(1)} writes/commit` : ""}${r.firstError ? `  first: ${r.firstError.slice(0, 120)}` : ""}`);
     }
   }
   const results = list.map((s) => {
@@ -342,7 +347,7 @@ async function main() {
   });
   if (ONLY) {
     const ceiling = results.find((r) => r.id === "b");
-    for (const r of results) log(`  (${r.id}) ${Math.round(r.rps)} req/s = ${Math.round((100 * r.rps) / ceiling.rps)}% of (b); p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms = ${(r.p99 / ceiling.p99).toFixed(2)}× (b)`);
+    for (const r of results) log(`  (${r.id}) ${Math.round(r.rps)} req/s = ${Math.round((100 * r.rps) / ceiling.rps)}% of (b); p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms = ${(r.p99 / ceiling.p99).toFixed(2)}× (b)${r.writesPerCommit ? `; ${r.writesPerCommit.toFixed(1)} writes/commit` : ""}`);
     return;
   }
   // The ceiling again at the end, to show the run's drift.

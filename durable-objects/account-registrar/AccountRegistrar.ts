@@ -880,9 +880,13 @@ export class AccountRegistrar extends DurableObject {
     );
   }
 
-  /** Rows read and written by this object's SQL (index entries included) and alarms set, since it started. */
-  usage(): Usage {
-    return this.meter.usage();
+  /**
+   * Rows read and written by this object's SQL (index entries included) and alarms set, since it
+   * started; and the callbacks' group commits: how many, carrying how many writes.
+   */
+  usage(): Usage & { groupCommits: number; groupedWrites: number } {
+    const { commits, works } = this.group.stats();
+    return { ...this.meter.usage(), groupCommits: commits, groupedWrites: works };
   }
 
   /** Counts for tests and diagnostics: all rows, expired or not. */
