@@ -497,7 +497,8 @@ export class AccountRegistrar extends DurableObject {
       const { inserts, updates, deletes } = outcome.plan;
       const gone = [...expired.map((b) => b.id), ...deletes];
       if (gone.length > 0) this.db.delete(bindings).where(inArray(bindings.id, gone)).run();
-      for (const { id, fields } of updates) this.bindingSql.update(id, device.id, fields, now);
+      const contactOf = new Map(existing.map((b) => [b.id, b.contact]));
+      for (const { id, fields } of updates) this.bindingSql.update(id, device.id, fields, contactOf.get(id) ?? "", now);
       for (const fields of inserts) this.bindingSql.insert(device.id, fields, now);
       const removedContacts = existing.filter((b) => deletes.includes(b.id));
       const published = this.record(

@@ -19,8 +19,10 @@ const SELECT = `SELECT ${keys.map((key) => `${column(key)} AS "${key}"`).join(",
 /** The fields a REGISTER writes, in one order for both statements. */
 const FIELDS = ["aor", "contact", "instanceId", "regId", "callId", "cseq", "expiresAt", "q", "path", "received", "userAgent", "switchId"] as const satisfies readonly (keyof BindingFields)[];
 
-const fieldValues = (fields: BindingFields): SqlStorageValue[] =>
-  FIELDS.map((key) => (key === "path" ? JSON.stringify(fields.path) : fields[key]));
+const SAME_CONTACT_FIELDS = FIELDS.filter((key) => key !== "contact");
+
+const fieldValues = (fields: BindingFields, keys: readonly (keyof BindingFields)[] = FIELDS): SqlStorageValue[] =>
+  keys.map((key) => (key === "path" ? JSON.stringify(fields.path) : fields[key]));
 
 type Row = Omit<Binding, "path"> & { path: string | null };
 
@@ -34,6 +36,12 @@ export class BindingStatements {
   private readonly candidates = `SELECT ${column("id")} AS "id", ${column("contact")} AS "contact" FROM "bindings" WHERE ${column("deviceId")} = ? AND ${column("callId")} = ? AND ${column("expiresAt")} > ?`;
   private readonly refreshOne = `UPDATE "bindings" SET ${column("expiresAt")} = ?, ${column("switchId")} = ?, ${column("updatedAt")} = ? WHERE ${column("id")} = ?`;
   private readonly updateOne = `UPDATE "bindings" SET ${FIELDS.map((key) => `${column(key)} = ?`).join(", ")}, ${column("updatedAt")} = ? WHERE ${column("id")} = ? AND ${column("deviceId")} = ?`;
+  /**
+   * The same update for a binding whose contact stays: SQLite rewrites an index entry whenever a
+   * column of that index is SET, even to the same value, and each index entry bills as a row
+   * written, so leaving `contact` out keeps a refresh at the row and its expiry index entry.
+   */
+  private readonly updateSameContact = `UPDATE "bindings" SET ${SAME_CONTACT_FIELDS.map((key) => `${column(key)} = ?`).join(", ")}, ${column("updatedAt")} = ? WHERE ${column("id")} = ? AND ${column("deviceId")} = ?`;
   private readonly insertOne = `INSERT INTO "bindings" (${[...FIELDS, "deviceId", "createdAt", "updatedAt"].map((key) => column(key as Key)).join(", ")}) VALUES (${Array(FIELDS.length + 3).fill("?").join(", ")})`;
 
   constructor(private readonly sql: SqlStorage) {}
@@ -57,8 +65,13 @@ export class BindingStatements {
     this.sql.exec(this.refreshOne, expiresAt, switchId, now, id).toArray();
   }
 
-  update(id: number, deviceId: string, fields: BindingFields, now: number): void {
-    this.sql.exec(this.updateOne, ...fieldValues(fields), now, id, deviceId).toArray();
+  /** Replace a binding's fields; `previousContact` is the contact it had. */
+  update(id: number, deviceId: string, fields: BindingFields, previousContact: string, now: number): void {
+    if (fields.contact === previousContact) {
+      this.sql.exec(this.updateSameContact, ...fieldValues(fields, SAME_CONTACT_FIELDS), now, id, deviceId).toArray();
+    } else {
+      this.sql.exec(this.updateOne, ...fieldValues(fields), now, id, deviceId).toArray();
+    }
   }
 
   insert(deviceId: string, fields: BindingFields, now: number): void {

@@ -29,9 +29,22 @@ describe("usage meter", () => {
     expect(afterWrite.rowsWritten - afterRead.rowsWritten).toBeGreaterThanOrEqual(3);
     expect(afterWrite.alarmsSet - afterRead.alarmsSet).toBe(1);
 
-    // A refresh with a later deadline does not move the alarm.
+    // A refresh with a later deadline does not move the alarm, and writes the binding row and its
+    // expiry index entry only (its contact, part of the other index, is left as it is).
     await stub.register("1001", { aor: `sip:1001@${realm}`, callId: "c1", cseq: 2, contacts: [{ uri: "sip:1001@192.0.2.1" }], expires: 600 });
-    expect((await stub.usage()).alarmsSet).toBe(afterWrite.alarmsSet);
+    const afterRefresh = await stub.usage();
+    expect(afterRefresh.alarmsSet).toBe(afterWrite.alarmsSet);
+    expect(afterRefresh.rowsWritten - afterWrite.rowsWritten).toBe(2);
+  });
+
+  it("a binding whose contact changes (same instance and reg-id) rewrites the contact index too", async () => {
+    const { stub, realm } = await account();
+    const instance = { instanceId: "<urn:uuid:00000000-0000-0000-0000-000000000001>", regId: 1 };
+    await stub.register("1001", { aor: `sip:1001@${realm}`, callId: "c1", cseq: 1, contacts: [{ uri: "sip:1001@192.0.2.1", ...instance }], expires: 300 });
+    const before = await stub.usage();
+    await stub.register("1001", { aor: `sip:1001@${realm}`, callId: "c1", cseq: 2, contacts: [{ uri: "sip:1001@192.0.2.2", ...instance }], expires: 300 });
+    expect((await stub.usage()).rowsWritten - before.rowsWritten).toBeGreaterThan(2);
+    expect((await stub.locate("1001"))!.map((b) => b.contact)).toEqual(["sip:1001@192.0.2.2"]);
   });
 
   it("the benchmark ceilings are not served unless enabled", async () => {
