@@ -37,16 +37,16 @@ export function withRatios(report) {
 
 export function markdownTable(report) {
   const lines = [
-    "| scenario | req/s | p50 ms | p99 ms | errors | req/s vs (b) | p99 vs (b) | Worker req/op | object req/op | rows read/op | rows written/op | alarms/op |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| scenario | req/s | p50 ms | p99 ms | errors | req/s vs (b) | p99 vs (b) | Worker req/op | object req/op | rows read/op | rows written/op | alarms/op | writes/commit |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const s of report.scenarios) {
     const c = s.cost ?? {};
-    lines.push(`| (${s.id}) ${s.name} | ${Math.round(s.rps)} | ${f2(s.p50)} | ${f2(s.p99)} | ${s.errors} | ${pct(s.rpsVsObject)} | ${f2(s.p99VsObject)}× | ${c.workerRequests ?? "–"} | ${c.objectRequests ?? "–"} | ${num(c.rowsRead)} | ${num(c.rowsWritten)} | ${num(c.alarmsSet)} |`);
+    lines.push(`| (${s.id}) ${s.name} | ${Math.round(s.rps)} | ${f2(s.p50)} | ${f2(s.p99)} | ${s.errors} | ${pct(s.rpsVsObject)} | ${f2(s.p99VsObject)}× | ${c.workerRequests ?? "–"} | ${c.objectRequests ?? "–"} | ${num(c.rowsRead)} | ${num(c.rowsWritten)} | ${num(c.alarmsSet)} | ${f1(s.writesPerCommit)} |`);
   }
   for (const s of report.costOnly ?? []) {
     const c = s.cost;
-    lines.push(`| (${s.id}) ${s.name} (cost only, not timed) | – | – | – | ${c.wrongAnswers} | – | – | ${c.workerRequests} | ${c.objectRequests} | ${num(c.rowsRead)} | ${num(c.rowsWritten)} | ${num(c.alarmsSet)} |`);
+    lines.push(`| (${s.id}) ${s.name} (cost only, not timed) | – | – | – | ${c.wrongAnswers} | – | – | ${c.workerRequests} | ${c.objectRequests} | ${num(c.rowsRead)} | ${num(c.rowsWritten)} | ${num(c.alarmsSet)} | – |`);
   }
   return lines.join("\n");
 }
