@@ -183,7 +183,8 @@ export class AccountRegistrar extends DurableObject {
       return refuse("conflict", `username ${input.username} already exists in this account`, "username");
     }
     const now = Date.now();
-    const row = this.changingDevices(() => this.db
+    // No cache to forget: a miss is never remembered, and the username was just read as absent.
+    const row = this.db
       .insert(devices)
       .values({
         id: newId("dev"),
@@ -196,7 +197,7 @@ export class AccountRegistrar extends DurableObject {
         updatedAt: now,
       })
       .returning()
-      .get());
+      .get();
     return ok(toDevice(row));
   }
 

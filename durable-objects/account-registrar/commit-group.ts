@@ -19,11 +19,7 @@ export class CommitGroup {
   private commits = 0;
   private works = 0;
 
-  constructor(
-    private readonly storage: Transactional,
-    /** When the queue is run: the next turn of the event loop, so callbacks already waiting join it. */
-    private readonly schedule: (flush: () => void) => void = (flush) => setTimeout(flush, 0),
-  ) {}
+  constructor(private readonly storage: Transactional) {}
 
   /** Run `work` in the next group commit; settles with its result once the group has committed. */
   run<T>(work: () => T): Promise<T> {
@@ -31,7 +27,8 @@ export class CommitGroup {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        this.schedule(() => this.flush());
+        // The next turn of the event loop, so callbacks already waiting to run join this group.
+        setTimeout(() => this.flush(), 0);
       }
     });
   }

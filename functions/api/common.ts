@@ -11,7 +11,7 @@ import { registrarForId } from "../accounts";
 import { catalog } from "../catalog";
 import type { Env } from "../env";
 import { mayAccess, type ApiVariables } from "./auth";
-import { ProblemError, unwrap } from "./problem";
+import { ProblemError } from "./problem";
 import { ProblemSchema } from "./schemas";
 
 export type ApiEnv = { Bindings: Env; Variables: ApiVariables };

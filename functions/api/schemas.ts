@@ -151,16 +151,9 @@ export const Account = z
   })
   .openapi("Account");
 
-export const AccountSummary = z
-  .object({
-    id: AccountId,
-    realm: Realm,
-    name: z.string(),
-    regionHint: RegionHint.nullable(),
-    jurisdiction: JurisdictionSchema.nullable(),
-    createdAt: Timestamp,
-  })
-  .openapi("AccountSummary");
+export const AccountSummary = Account.pick({ id: true, realm: true, name: true, regionHint: true, jurisdiction: true, createdAt: true }).openapi(
+  "AccountSummary",
+);
 
 export const DeviceCreate = z
   .object({

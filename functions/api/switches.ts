@@ -10,7 +10,7 @@ import { registrarForId } from "../accounts";
 import { forgetSwitchSnapshot, issueSwitchCredential, lostAfterMs, type SwitchRow } from "../switches/credentials";
 import { fleetMonitor } from "./fleet";
 import { type Api, type ApiContext, iso, json, jsonBody, operatorOnly, problems, security } from "./common";
-import { ProblemError, unwrap } from "./problem";
+import { ProblemError } from "./problem";
 import { Deleted, Pagination, Switch, SwitchCreate, SwitchParams, SwitchUpdate, SwitchWithCredential, pageOf } from "./schemas";
 
 const tags = ["Switches"];

@@ -38,26 +38,21 @@ function digestOf(form: Form): DigestCredentials | null {
   const uri = field(form, "sip_auth_uri");
   const response = field(form, "sip_auth_response");
   if (!username || !realm || !nonce || !uri || !response) return null;
-  const optional = (key: keyof DigestCredentials, name: string) => {
-    const value = field(form, name);
-    return value === undefined ? {} : { [key]: value };
-  };
-  return {
-    username,
-    realm,
-    nonce,
-    uri,
-    response,
-    ...optional("qop", "sip_auth_qop"),
-    ...optional("nc", "sip_auth_nc"),
-    ...optional("cnonce", "sip_auth_cnonce"),
-    ...optional("algorithm", "sip_auth_algorithm"),
-  };
+  const digest: DigestCredentials = { username, realm, nonce, uri, response };
+  const qop = field(form, "sip_auth_qop");
+  const nc = field(form, "sip_auth_nc");
+  const cnonce = field(form, "sip_auth_cnonce");
+  const algorithm = field(form, "sip_auth_algorithm");
+  if (qop !== undefined) digest.qop = qop;
+  if (nc !== undefined) digest.nc = nc;
+  if (cnonce !== undefined) digest.cnonce = cnonce;
+  if (algorithm !== undefined) digest.algorithm = algorithm;
+  return digest;
 }
 
 async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<string> {
   const digest = digestOf(form);
-  const method = field(form, "sip_auth_method");
+  const method = field(form, "sip_auth_method")?.toUpperCase();
   const realm = field(form, "domain") ?? digest?.realm;
   const username = field(form, "user") ?? digest?.username;
   if (!digest || !method || !realm || !username) return notFoundDocument();
@@ -69,12 +64,12 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
   const contactHost = field(form, "sip_contact_host");
   const result = await registrarForRealm(env, realm, caller.jurisdiction).authorizeDevice({
     username,
-    method: method.toUpperCase(),
+    method,
     digest,
     source: ip ? (port ? `${ip}:${port}` : ip) : "unknown",
     switchId: caller.id,
     ...(caller.draining && { capExpires: drainExpires(env) }),
-    ...(method.toUpperCase() === "REGISTER" &&
+    ...(method === "REGISTER" &&
       callId &&
       contactUser &&
       contactHost && { refresh: { callId, contactUser, contactHost } }),

@@ -44,26 +44,34 @@ export async function issueSwitchCredential(env: Env, switchId: string, issuedAt
  */
 const signedClaims = new Map<string, Claims>();
 const SIGNED_CLAIMS_KEPT = 1_000;
+/** The signing key the remembered claims were checked with; another key forgets them all. */
+let claimsCheckedWith: string | null = null;
 
 /** The switch a credential belongs to, or null when it is forged, revoked, rotated away or malformed. */
 export async function verifySwitchCredential(env: Env, credential: string, now: number): Promise<SwitchIdentity | null> {
-  const claims = signedClaims.get(`${signingKey(env)}\n${credential}`) ?? (await checkSignature(env, credential));
+  const key = signingKey(env);
+  if (key !== claimsCheckedWith) {
+    signedClaims.clear();
+    claimsCheckedWith = key;
+  }
+  const claims = signedClaims.get(credential) ?? (await checkSignature(key, credential));
   if (!claims) return null;
   const row = await knownSwitch(env, claims.s, now);
   if (!row || claims.i < row.credentialNotBefore) return null;
   return { id: row.id, name: row.name, address: row.address, jurisdiction: row.jurisdiction === "eu" ? "eu" : null, draining: row.draining };
 }
 
-async function checkSignature(env: Env, credential: string): Promise<Claims | null> {
+async function checkSignature(key: string, credential: string): Promise<Claims | null> {
   const parts = credential.split(".");
   if (parts.length !== 3 || parts[0] !== PREFIX) return null;
   const [, payload, signatureText] = parts as [string, string, string];
   const signature = fromBase64url(signatureText);
-  if (!signature || !(await hmacVerify(signingKey(env), `${PREFIX}.${payload}`, signature))) return null;
+  if (!signature || !(await hmacVerify(key, `${PREFIX}.${payload}`, signature))) return null;
   const claims = parseClaims(payload);
   if (!claims) return null;
+  if (claimsCheckedWith !== key) return claims; // the key changed while the HMAC was computed
   if (signedClaims.size >= SIGNED_CLAIMS_KEPT) signedClaims.clear();
-  signedClaims.set(`${signingKey(env)}\n${credential}`, claims);
+  signedClaims.set(credential, claims);
   return claims;
 }
 

@@ -83,6 +83,14 @@ const realm = either(fc.stringMatching(/^[a-z0-9]([a-z0-9-]{2,12}[a-z0-9])?\.pro
 const username = either(fc.stringMatching(/^[A-Za-z0-9._~+-]{1,10}$/));
 const password = either(fc.string({ minLength: 0, maxLength: 20 }));
 const callerIdNumber = either(fc.oneof(fc.constant(null), fc.stringMatching(/^\+?[0-9*#]{1,12}$/)));
+/** Every field of a device create or change, each valid or not. */
+const deviceFields = {
+  username,
+  password,
+  callerIdName: either(fc.oneof(fc.constant(null), fc.string({ maxLength: 110 }))),
+  callerIdNumber,
+  enabled: either(fc.boolean()),
+};
 const e164 = either(fc.oneof(fc.stringMatching(/^\+1415[0-9]{7}$/), fc.string({ maxLength: 16 })));
 
 /** The invariants every answer keeps; `unchanged` is checked only when the write was refused. */
@@ -169,13 +177,7 @@ describe("arbitrary bodies", () => {
       "POST",
       () => `/accounts/${accountId}/devices`,
       () => listAll(`/accounts/${accountId}/devices`),
-      bodies({
-        username,
-        password,
-        callerIdName: either(fc.oneof(fc.constant(null), fc.string({ maxLength: 110 }))),
-        callerIdNumber,
-        enabled: either(fc.boolean()),
-      }, ["username", "password"]),
+      bodies(deviceFields, ["username", "password"]),
       { username: "example", password: "example-pass", callerIdName: "Example" },
     );
     expect([...statuses.keys()]).toEqual(expect.arrayContaining([201, 400]));
@@ -186,13 +188,7 @@ describe("arbitrary bodies", () => {
       "PATCH",
       () => `/accounts/${accountId}/devices/${deviceId}`,
       () => listAll(`/accounts/${accountId}/devices`),
-      bodies({
-        username,
-        password,
-        callerIdName: either(fc.oneof(fc.constant(null), fc.string({ maxLength: 110 }))),
-        callerIdNumber,
-        enabled: either(fc.boolean()),
-      }),
+      bodies(deviceFields),
       { callerIdName: "Front desk", enabled: true },
     );
     expect([...statuses.keys()]).toEqual(expect.arrayContaining([200, 400]));
