@@ -18,7 +18,11 @@ export function base64url(bytes: Uint8Array): string {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-/** The bytes of base64url text (padding optional); null when it is not base64url. */
+/**
+ * The bytes of base64url text without padding; null when it is not base64url or not in its one
+ * canonical form (the unused low bits of the last character must be zero, so no two texts decode
+ * to the same bytes: a signature or nonce with a changed last character is refused, not accepted).
+ */
 export function fromBase64url(text: string): Uint8Array | null {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
   let binary: string;
@@ -29,5 +33,5 @@ export function fromBase64url(text: string): Uint8Array | null {
   }
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+  return base64url(bytes) === text ? bytes : null;
 }

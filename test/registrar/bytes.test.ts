@@ -22,6 +22,13 @@ describe("byte encodings", () => {
   });
 
   it("text that is not base64url gives null", () => {
-    for (const text of ["a+b", "a/b", "a b", "é", "abcde"]) expect(fromBase64url(text)).toBeNull();
+    for (const text of ["a+b", "a/b", "a b", "é", "abcde", "aGk="]) expect(fromBase64url(text)).toBeNull();
+  });
+
+  it("only the canonical text of some bytes reads back: unused low bits must be zero", () => {
+    expect(fromBase64url("aGk")).toEqual(new Uint8Array([104, 105]));
+    expect(fromBase64url("aGl")).toBeNull();
+    expect(fromBase64url("aQ")).toEqual(new Uint8Array([105]));
+    expect(fromBase64url("aR")).toBeNull();
   });
 });
