@@ -1,5 +1,5 @@
 // What switches send, built the way the tests build it: FreeSWITCH mod_xml_curl form bodies from the
-// captures in ../shared/fixtures/freeswitch/, hook events, Kamailio JSON with digest answers. The
+// captures in test/fixtures/freeswitch/, hook events, Kamailio JSON with digest answers. The
 // edge's Kamailio nonces are made here with the same HMAC the edge uses (registrar/nonce.ts), keyed
 // from the SWITCH_SIGNING_KEY the bench server was started with, so every timed request can carry a
 // fresh nonce without a challenge round trip.
@@ -11,7 +11,7 @@ export const md5 = (text) => createHash("md5").update(text).digest("hex");
 export const ha1 = (username, realm, password) => md5(`${username}:${realm}:${password}`);
 
 export function fixtures(root) {
-  const dir = join(root, "..", "shared", "fixtures", "freeswitch");
+  const dir = join(root, "test", "fixtures", "freeswitch");
   const read = (name) => readFileSync(join(dir, name), "utf8");
   return {
     sipAuthRegister: read("directory-sip_auth-REGISTER-user1000.body.txt").trim(),

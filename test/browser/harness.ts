@@ -9,7 +9,7 @@ import { chromium, type Browser } from "playwright-core";
 
 export const root = join(import.meta.dirname, "..", "..");
 export const artifacts = join(import.meta.dirname, "artifacts");
-const fixtures = join(root, "..", "shared", "fixtures", "freeswitch");
+const fixtures = join(root, "test", "fixtures", "freeswitch");
 
 export const CHROMIUM = "/usr/bin/chromium";
 /** The flags the machine's probe used; Playwright adds --headless and its own fresh --user-data-dir. */
@@ -106,7 +106,7 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, chromiumSandbox: false, args: CHROMIUM_FLAGS });
 }
 
-/** A captured FreeSWITCH event (../shared/fixtures/freeswitch) aimed at a device of the demo realm. */
+/** A captured FreeSWITCH event (test/fixtures/freeswitch) aimed at a device of the demo realm. */
 export function switchEvent(
   name: "event-sofia_register.json" | "event-sofia_unregister.json",
   user: string,

@@ -2,8 +2,8 @@
 // offered (but kept), a draining one moves its devices off and is avoided by calls.
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import inviteBody from "../../../shared/fixtures/freeswitch/dialplan-INVITE-9196.body.txt?raw";
-import registerBody from "../../../shared/fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
+import inviteBody from "../fixtures/freeswitch/dialplan-INVITE-9196.body.txt?raw";
+import registerBody from "../fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
 import { registrarForId } from "../../functions/accounts";
 import { call } from "../helpers";
 import { addDevice, createSwitch, dialplanActions, directoryUser, freshAccount, postEvent, postXml, type TestSwitch } from "./freeswitch/support";

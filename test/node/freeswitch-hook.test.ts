@@ -1,6 +1,6 @@
 // The FreeSWITCH mod_lua event hook (switches/freeswitch/scripts/whistle_edge_events.lua), run by a
 // real Lua interpreter through test/node/hook/harness.lua against the real captured events in
-// ../shared/fixtures/freeswitch. What it must produce: one `bgapi curl ...` whose post data, once
+// test/fixtures/freeswitch. What it must produce: one `bgapi curl ...` whose post data, once
 // URL-decoded the way mod_curl does it, is a form body whose `event` value is the event's JSON.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 const root = join(import.meta.dirname, "..", "..");
 const script = join(root, "switches", "freeswitch", "scripts", "whistle_edge_events.lua");
 const harness = join(import.meta.dirname, "hook", "harness.lua");
-const fixtures = join(root, "..", "shared", "fixtures", "freeswitch");
+const fixtures = join(root, "test", "fixtures", "freeswitch");
 const workDir = mkdtempSync(join(tmpdir(), "whistle-hook-"));
 
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));

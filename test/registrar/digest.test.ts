@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import sipAuthBody from "../../../shared/fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
+import sipAuthBody from "../fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
 import {
   computeHa1,
   digestAlgorithmOf,

@@ -1,8 +1,8 @@
 // mod_xml_curl dialplan requests through the Worker, with the bodies FreeSWITCH 1.10.12 sent.
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import inviteBody from "../../../../shared/fixtures/freeswitch/dialplan-INVITE-9196.body.txt?raw";
-import secondHopBody from "../../../../shared/fixtures/freeswitch/dialplan-second-hop-from-peer-switch.body.txt?raw";
+import inviteBody from "../../fixtures/freeswitch/dialplan-INVITE-9196.body.txt?raw";
+import secondHopBody from "../../fixtures/freeswitch/dialplan-second-hop-from-peer-switch.body.txt?raw";
 import { registrarForId } from "../../../functions/accounts";
 import { call } from "../../helpers";
 import { addDevice, createSwitch, dialplanActions, freshAccount, isNotFound, parseXml, postXml, withField, withoutField, type TestSwitch } from "./support";

@@ -2,8 +2,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import registerBody from "../../../../shared/fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
-import userCallBody from "../../../../shared/fixtures/freeswitch/directory-user_call-1000.body.txt?raw";
+import registerBody from "../../fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
+import userCallBody from "../../fixtures/freeswitch/directory-user_call-1000.body.txt?raw";
 import { registrarForId } from "../../../functions/accounts";
 import { computeHa1 } from "../../../registrar/digest";
 import { call } from "../../helpers";

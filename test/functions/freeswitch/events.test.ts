@@ -1,11 +1,11 @@
 // Registration events from the shipped hook, with the events FreeSWITCH 1.10.12 produced.
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import expireEvent from "../../../../shared/fixtures/freeswitch/event-sofia_expire.json";
-import registerEvent from "../../../../shared/fixtures/freeswitch/event-sofia_register.json";
-import refreshEvent from "../../../../shared/fixtures/freeswitch/event-sofia_register-refresh-with-edge-variable.json";
-import unregisterEvent from "../../../../shared/fixtures/freeswitch/event-sofia_unregister.json";
-import unregisterWithVariable from "../../../../shared/fixtures/freeswitch/event-sofia_unregister-with-edge-variable.json";
+import expireEvent from "../../fixtures/freeswitch/event-sofia_expire.json";
+import registerEvent from "../../fixtures/freeswitch/event-sofia_register.json";
+import refreshEvent from "../../fixtures/freeswitch/event-sofia_register-refresh-with-edge-variable.json";
+import unregisterEvent from "../../fixtures/freeswitch/event-sofia_unregister.json";
+import unregisterWithVariable from "../../fixtures/freeswitch/event-sofia_unregister-with-edge-variable.json";
 import { registrarForId } from "../../../functions/accounts";
 import { call } from "../../helpers";
 import { addDevice, createSwitch, freshAccount, postEvent, type TestSwitch } from "./support";

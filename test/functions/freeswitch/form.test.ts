@@ -1,7 +1,7 @@
 // Form bodies as mod_xml_curl and the hook post them, read field by field.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import registerBody from "../../../../shared/fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
+import registerBody from "../../fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
 import { field, parseForm } from "../../../functions/freeswitch/form";
 
 /** The reading rules, written the plain way: split everything, decode names and values, first wins. */

@@ -4,10 +4,10 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { XMLValidator } from "fast-xml-parser";
 import { beforeAll, describe, expect, it } from "vitest";
-import inviteBody from "../../../../shared/fixtures/freeswitch/dialplan-INVITE-9196.body.txt?raw";
-import registerBody from "../../../../shared/fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
-import userCallBody from "../../../../shared/fixtures/freeswitch/directory-user_call-1000.body.txt?raw";
-import registerEvent from "../../../../shared/fixtures/freeswitch/event-sofia_register.json";
+import inviteBody from "../../fixtures/freeswitch/dialplan-INVITE-9196.body.txt?raw";
+import registerBody from "../../fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
+import userCallBody from "../../fixtures/freeswitch/directory-user_call-1000.body.txt?raw";
+import registerEvent from "../../fixtures/freeswitch/event-sofia_register.json";
 import { registrarForId } from "../../../functions/accounts";
 import { addDevice, createSwitch, freshAccount, postEvent, postXml, type TestSwitch } from "./support";
 
