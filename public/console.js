@@ -487,8 +487,10 @@ async function assignNumber(event, deviceId) {
   clearErrors(form);
   await withButton(form.querySelector("button"), async () => {
     try {
+      // Only the operator adds a number to the account; an account key points the account's own numbers
+      // (a number outside its inventory is refused by the edge, and the refusal is shown on the form).
       const existing = state.numbers.find((n) => n.number === number);
-      if (existing) await api("PATCH", accountPath(`/numbers/${encodeURIComponent(number)}`), { deviceId });
+      if (existing || state.kind !== "operator") await api("PATCH", accountPath(`/numbers/${encodeURIComponent(number)}`), { deviceId });
       else await api("POST", accountPath("/numbers"), { number, deviceId });
       await refreshNumbers();
       form.reset();
@@ -556,6 +558,8 @@ function renderNumbers() {
           bannerError(error, `${n.number} could not be changed`);
         }
       });
+      if (state.kind !== "operator") return element("tr", {}, [cell("Number", n.number, "mono"), cell("Rings", select), cell("Actions", "—")]);
+      // Releasing a number gives it back to the operator's pool: the operator's key only.
       const release = element("button", { type: "button", class: "danger", "aria-label": `Release ${n.number}` }, "Release");
       release.addEventListener("click", () =>
         withButton(release, async () => {
@@ -571,6 +575,8 @@ function renderNumbers() {
       return element("tr", {}, [cell("Number", n.number, "mono"), cell("Rings", select), cell("Actions", release)]);
     }),
   );
+  $("numbers-empty").textContent =
+    state.kind === "operator" ? "No numbers yet. Assign one to a device above." : "No numbers yet. The operator adds numbers to the account.";
   $("numbers-empty").hidden = state.numbers.length > 0;
   $("numbers-table").hidden = state.numbers.length === 0;
 }

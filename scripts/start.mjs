@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: serve the edge locally on workerd with state persisted under .wrangler/state.
 // First start: creates local secrets (.dev.vars), applies the catalog migrations, and seeds a
-// demo account (realm, two devices, one switch) whose credentials it prints. Makes no outbound
+// demo account (realm, two devices, three numbers, one switch) whose credentials it prints. Makes no outbound
 // connection. Port: PORT (default 8787); address: HOST (default 127.0.0.1); state: STATE_DIR
 // (default .wrangler/state). Each EDGE_VAR_<NAME>=<value> in the environment becomes a Worker
 // variable <NAME> (e.g. EDGE_VAR_NONCE_TTL_SECONDS=5), overriding wrangler.toml and .dev.vars.
@@ -97,6 +97,13 @@ async function api(operatorKey, method, path, body) {
   return json;
 }
 
+/** The demo account's numbers (operator inventory): two ring a device, one is free for the walkthrough. */
+const DEMO_NUMBERS = [
+  ["+14155550100", "1000"],
+  ["+14155550101", "1001"],
+  ["+14155550102", null],
+];
+
 async function seedDemo(operatorKey) {
   if (existsSync(demoFile)) {
     const demo = JSON.parse(readFileSync(demoFile, "utf8"));
@@ -110,15 +117,25 @@ async function seedDemo(operatorKey) {
   if (stale) await api(operatorKey, "DELETE", `/accounts/${stale.id}`);
   const account = await api(operatorKey, "POST", "/accounts", { realm, name: "Demo account" });
   const devices = [];
+  const ids = new Map();
   for (const [username, name] of [["1000", "Reception"], ["1001", "Sales"]]) {
     const secret = password();
-    await api(operatorKey, "POST", `/accounts/${account.id}/devices`, {
+    const device = await api(operatorKey, "POST", `/accounts/${account.id}/devices`, {
       username,
       password: secret,
       callerIdName: name,
       callerIdNumber: username,
     });
     devices.push({ username, password: secret });
+    ids.set(username, device.id);
+  }
+  // The operator stocks the account's number inventory; the account points its numbers at its devices.
+  for (const [number, device] of DEMO_NUMBERS) {
+    const deviceId = device === null ? null : ids.get(device);
+    // A number another account already holds stays there: the demo simply goes without it.
+    await api(operatorKey, "POST", `/accounts/${account.id}/numbers`, { number, deviceId }).catch((error) => {
+      if (!/: 409 /.test(error.message)) throw error;
+    });
   }
   const switches = await api(operatorKey, "GET", "/switches?limit=500");
   for (const old of switches.items.filter((s) => s.name === "demo-switch")) {
@@ -136,7 +153,11 @@ async function seedDemo(operatorKey) {
   return demo;
 }
 
-function printDemo(demo, operatorKey) {
+async function printDemo(demo, operatorKey) {
+  // Numbers as they are now (the account may have moved or the operator released some since the seed).
+  const numbers = (await api(operatorKey, "GET", `/accounts/${demo.account.id}/numbers?limit=500`)).items;
+  const devices = (await api(operatorKey, "GET", `/accounts/${demo.account.id}/devices?limit=500`)).items;
+  const usernames = new Map(devices.map((d) => [d.id, d.username]));
   const lines = [
     "",
     `Whistle Edge is serving on ${base}  (state: ${stateDir})`,
@@ -146,6 +167,7 @@ function printDemo(demo, operatorKey) {
     `  realm              ${demo.account.realm}`,
     `  account API key    ${demo.accountApiKey}`,
     ...demo.devices.map((d) => `  device             ${d.username}@${demo.account.realm}  password ${d.password}`),
+    ...numbers.map((n) => `  number             ${n.number}  ${n.deviceId === null ? "free (rings the account)" : `rings ${usernames.get(n.deviceId) ?? n.deviceId}`}`),
     `  switch             ${demo.switch.name} (${demo.switch.id})`,
     `  switch credential  ${demo.switch.credential}`,
     "",
@@ -172,7 +194,7 @@ child.on("exit", (code) => process.exit(code ?? 0));
 try {
   await waitUntilServing(child);
   const operatorKey = process.env.EDGE_VAR_OPERATOR_API_KEY ?? vars.OPERATOR_API_KEY;
-  printDemo(await seedDemo(operatorKey), operatorKey);
+  await printDemo(await seedDemo(operatorKey), operatorKey);
 } catch (error) {
   console.error(`start: ${error.message}`);
   child.kill("SIGTERM");

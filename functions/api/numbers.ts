@@ -1,9 +1,11 @@
 // /accounts/{accountId}/numbers: DIDs, unique across every account (catalog), routed by the account's object.
+// The operator keeps each account's inventory (adds and releases numbers); an account points its own
+// numbers at its own devices. A number comes from a carrier contract, so no account key may take one.
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { numbers } from "../../catalog/schema";
 import { catalog } from "../catalog";
-import { type Api, json, jsonBody, numberView, problems, registrarFor, security } from "./common";
+import { type Api, json, jsonBody, numberView, operatorOnly, problems, registrarFor, security } from "./common";
 import { ProblemError, unwrap } from "./problem";
 import { AccountParams, Deleted, NumberCreate, NumberParams, NumberUpdate, Pagination, PhoneNumber, pageOf } from "./schemas";
 
@@ -16,13 +18,14 @@ export function registerNumberRoutes(api: Api) {
       path: "/accounts/{accountId}/numbers",
       tags,
       security,
-      summary: "Add a number (DID) to the account, optionally ringing one device",
+      summary: "Add a number (DID) to the account's inventory, optionally ringing one device (operator only)",
       request: { params: AccountParams, body: jsonBody(NumberCreate) },
       responses: { 201: json(PhoneNumber, "The number."), ...problems(400, 401, 403, 404, 409, 413, 415, 422) },
     }),
     async (c) => {
       const { accountId } = c.req.valid("param");
       const stub = await registrarFor(c, accountId);
+      operatorOnly(c);
       const { number, deviceId } = c.req.valid("json");
       const claimed = await catalog(c.env)
         .insert(numbers)
@@ -86,7 +89,7 @@ export function registerNumberRoutes(api: Api) {
       path: "/accounts/{accountId}/numbers/{number}",
       tags,
       security,
-      summary: "Point a number at another device, or at the account (null)",
+      summary: "Point one of the account's numbers at one of its devices, or at the account (null)",
       request: { params: NumberParams, body: jsonBody(NumberUpdate) },
       responses: { 200: json(PhoneNumber, "The number."), ...problems(400, 401, 403, 404, 413, 415, 422) },
     }),
@@ -106,13 +109,14 @@ export function registerNumberRoutes(api: Api) {
       path: "/accounts/{accountId}/numbers/{number}",
       tags,
       security,
-      summary: "Release a number from the account",
+      summary: "Release a number from the account's inventory (operator only)",
       request: { params: NumberParams },
       responses: { 200: json(Deleted, "The number is released."), ...problems(401, 403, 404) },
     }),
     async (c) => {
       const { accountId, number } = c.req.valid("param");
       const stub = await registrarFor(c, accountId);
+      operatorOnly(c);
       const released = unwrap(await stub.releaseNumber(number));
       await releaseClaim(c.env, number, accountId);
       return c.json(released, 200);

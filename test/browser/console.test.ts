@@ -186,7 +186,7 @@ describe("the web console", () => {
     expect(await password.getAttribute("aria-invalid")).toBeNull();
   });
 
-  it("disables a device and assigns it a number, refusing a number that is not E.164", async () => {
+  it("disables a device and assigns it one of the account's numbers, refusing one that is not E.164 or not the account's", async () => {
     const row = page.locator("#devices-body tr", { hasText: "Warehouse" });
     await row.getByRole("button", { name: "Disable device 1002" }).click();
     await row.locator(".badge", { hasText: "Disabled" }).waitFor();
@@ -199,6 +199,13 @@ describe("the web console", () => {
     await numberError.waitFor();
     expect(await numberError.innerText()).toContain("E.164");
 
+    // A number outside the account's inventory (only the operator adds numbers) is refused on the form.
+    await numberForm.getByLabel("Number (E.164)").fill("+14155550199");
+    await numberForm.getByRole("button", { name: "Assign" }).click();
+    await numberForm.locator('[data-error-for="number"]', { hasText: "not in this account" }).waitFor();
+    expect(await page.locator("#numbers-body tr", { hasText: "+14155550199" }).count()).toBe(0);
+
+    // The demo's free number, stocked by the operator, is the account's to assign.
     await numberForm.getByLabel("Number (E.164)").fill("+14155550102");
     await numberForm.getByRole("button", { name: "Assign" }).click();
     await row.locator(".numbers", { hasText: "+14155550102" }).waitFor();

@@ -77,12 +77,19 @@ describe("the local server", () => {
     });
     expect(created.status).toBe(201);
     const device = (await created.json()) as { id: string };
-    const number = await fetch(`${base}/accounts/${demo.account.id}/numbers`, {
+    // The demo's inventory came from the operator: the account key points its free number, and may not add one.
+    const number = await fetch(`${base}/accounts/${demo.account.id}/numbers/${encodeURIComponent("+14155550102")}`, {
+      method: "PATCH",
+      headers: auth,
+      body: JSON.stringify({ deviceId: device.id }),
+    });
+    expect(number.status).toBe(200);
+    const claimed = await fetch(`${base}/accounts/${demo.account.id}/numbers`, {
       method: "POST",
       headers: auth,
-      body: JSON.stringify({ number: "+14155550100", deviceId: device.id }),
+      body: JSON.stringify({ number: "+14155550199", deviceId: device.id }),
     });
-    expect(number.status).toBe(201);
+    expect(claimed.status).toBe(403);
 
     await stop();
     const secondOutput = await start(port);
@@ -92,7 +99,13 @@ describe("the local server", () => {
     const devices = (await (await fetch(`${base}/accounts/${demo.account.id}/devices`, { headers: auth })).json()) as Page;
     expect(devices.items.map((d) => d.username).sort()).toEqual(["1000", "1001", "2000"]);
     const numbers = (await (await fetch(`${base}/accounts/${demo.account.id}/numbers`, { headers: auth })).json()) as Page;
-    expect(numbers.items).toEqual([expect.objectContaining({ number: "+14155550100", deviceId: device.id })]);
+    const byUsername = new Map(devices.items.map((d) => [d.username, d.id]));
+    expect(numbers.items).toEqual([
+      expect.objectContaining({ number: "+14155550100", deviceId: byUsername.get("1000") }),
+      expect.objectContaining({ number: "+14155550101", deviceId: byUsername.get("1001") }),
+      expect.objectContaining({ number: "+14155550102", deviceId: device.id }),
+    ]);
+    expect(secondOutput).toContain("+14155550102  rings 2000");
     // The catalog persisted too: the number is still taken for every other account.
     const accounts = (await (await fetch(`${base}/accounts`, { headers: auth })).json()) as Page;
     expect(accounts.items.map((a) => a.realm)).toEqual(["demo.whistle.test"]);

@@ -68,6 +68,9 @@ interface OperatorRoute {
 const OPERATOR_ROUTES: OperatorRoute[] = [
   { operation: "POST /accounts", path: () => "/accounts", body: { realm: "rogue.sip.test", name: "Rogue" } },
   { operation: "DELETE /accounts/{accountId}", path: ({ own }) => `/accounts/${own.id}` },
+  // Numbers enter and leave an account only through the operator (its inventory), even the key's own account.
+  { operation: "POST /accounts/{accountId}/numbers", path: ({ own }) => `/accounts/${own.id}/numbers`, body: { number: "+14155559998" } },
+  { operation: "DELETE /accounts/{accountId}/numbers/{number}", path: ({ own }) => `/accounts/${own.id}/numbers/${encodeURIComponent(own.number)}` },
   { operation: "POST /switches", path: () => "/switches", body: { name: "rogue-switch", address: "sip:203.0.113.9:5060" } },
   { operation: "GET /switches", path: () => "/switches" },
   { operation: "GET /switches/{switchId}", path: ({ switchId }) => `/switches/${switchId}` },
@@ -125,7 +128,8 @@ describe("an account key aimed at another account", () => {
 
   it("cannot read or release another account's number through its own account path", async () => {
     expectProblem(await call("GET", `/accounts/${a.id}/numbers/${encodeURIComponent(b.number)}`, { auth: a.key }), 404, "number");
-    expectProblem(await call("DELETE", `/accounts/${a.id}/numbers/${encodeURIComponent(b.number)}`, { auth: a.key }), 404, "number");
+    // Releasing is the operator's alone, so an account key is refused before the number is even looked up.
+    expectProblem(await call("DELETE", `/accounts/${a.id}/numbers/${encodeURIComponent(b.number)}`, { auth: a.key }), 403, "Authorization");
     const held = expectJson(await call("GET", `/accounts/${b.id}/numbers/${encodeURIComponent(b.number)}`), 200);
     expect(held.deviceId).toBe(b.deviceId);
   });
@@ -152,6 +156,21 @@ describe("operator-only routes", () => {
     expect(await listAll("/switches")).toEqual(switchesBefore);
     expect(await call("GET", `/switches/${switchId}`)).toEqual(switchBefore);
     expect(await accountSnapshot(a.id)).toEqual(ownBefore);
+  });
+});
+
+describe("numbers with an account key", () => {
+  it("points the account's own numbers at its devices and back, but cannot take a free number", async () => {
+    const path = `/accounts/${a.id}/numbers/${encodeURIComponent(a.number)}`;
+    expect(expectJson(await call("PATCH", path, { auth: a.key, body: { deviceId: null } }), 200)).toMatchObject({ number: a.number, deviceId: null });
+    expect(expectJson(await call("PATCH", path, { auth: a.key, body: { deviceId: a.deviceId } }), 200)).toMatchObject({ number: a.number, deviceId: a.deviceId });
+
+    const free = uniqueNumber();
+    expectProblem(await call("POST", `/accounts/${a.id}/numbers`, { auth: a.key, body: { number: free, deviceId: a.deviceId } }), 403, "Authorization");
+    // Not in its inventory: pointing it is a 404, and the number stays free for the operator to give to anyone.
+    expectProblem(await call("PATCH", `/accounts/${a.id}/numbers/${encodeURIComponent(free)}`, { auth: a.key, body: { deviceId: a.deviceId } }), 404, "number");
+    expect(expectJson(await call("POST", `/accounts/${b.id}/numbers`, { body: { number: free } }), 201)).toMatchObject({ number: free, deviceId: null });
+    expectProblem(await call("GET", `/accounts/${a.id}/numbers/${encodeURIComponent(free)}`, { auth: a.key }), 404, "number");
   });
 });
 
