@@ -57,6 +57,13 @@ export function routeToDevice(
   return chosen.length > 0 ? { kind: "ring", legs: chosen } : { kind: "unavailable" };
 }
 
+/** The switches holding any of these bindings (those recorded by a proxy hold none). */
+export function holdingSwitches(bindings: Binding[] | null): string[] {
+  const ids = new Set<string>();
+  for (const binding of bindings ?? []) if (binding.switchId !== null) ids.add(binding.switchId);
+  return [...ids];
+}
+
 /**
  * The E.164 forms a dialed destination may stand for: `+14155550100` as is, `14155550100` and
  * `0014155550100` as `+14155550100`. Empty when it cannot be a number.

@@ -3,7 +3,7 @@
 // the device a number points to, or nowhere: 480 for a device with no reachable registration,
 // 404 for an unknown destination.
 import type { DestinationResult } from "../../durable-objects/account-registrar/records";
-import { routeToDevice, type Leg } from "../../registrar/routing";
+import { holdingSwitches, routeToDevice, type Leg } from "../../registrar/routing";
 import { registrarForRealm } from "../accounts";
 import { locateNumber } from "../numbers";
 import type { Env } from "../env";
@@ -56,6 +56,7 @@ async function actionsFor(
   if (found.kind === "unknown") return [["respond", "404 Not Found"]];
   if (found.kind === "unavailable") return [["respond", "480 Temporarily Unavailable"]];
   const switches = await fleet(env, Date.now());
+  await switches.recheck(holdingSwitches(found.bindings));
   const decision = routeToDevice(found.bindings, caller.id, (id) => switches.peer(id));
   if (decision.kind !== "ring") return [["respond", "480 Temporarily Unavailable"]];
   // A call handed over by a peer is delivered here or not at all: never passed on again.

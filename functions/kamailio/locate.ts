@@ -4,7 +4,7 @@
 import { z } from "zod";
 import type { DestinationResult } from "../../durable-objects/account-registrar/records";
 import { userAndHost } from "../../registrar/contact";
-import { routeToDevice } from "../../registrar/routing";
+import { holdingSwitches, routeToDevice } from "../../registrar/routing";
 import { registrarForRealm } from "../accounts";
 import { locateNumber } from "../numbers";
 import type { Env } from "../env";
@@ -60,6 +60,7 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
   if (found.kind === "unknown") return NOT_FOUND;
   if (found.kind === "unavailable") return UNAVAILABLE;
 
+  await switches.recheck(holdingSwitches(found.bindings));
   const decision = routeToDevice(found.bindings, caller.id, (id) => switches.peer(id));
   if (decision.kind !== "ring") return UNAVAILABLE;
   const targets: Target[] = [];

@@ -43,7 +43,7 @@ export function requireSwitch<V extends SwitchVariables>(
       return response;
     }
     c.set("switch", identity);
-    markAlive(c.env, identity.id, Date.now(), (work) => c.executionCtx.waitUntil(work));
+    await markAlive(c.env, identity.id, Date.now(), (work) => c.executionCtx.waitUntil(work));
     await next();
   };
 }

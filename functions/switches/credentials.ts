@@ -1,6 +1,9 @@
 // Switch credentials: signed by the edge, checked on every switch callback without a catalog
 // round trip. Each isolate keeps a snapshot of the switch list, re-read at most every
 // SWITCH_CACHE_TTL_MS, so deleting a switch or rotating its credential takes effect within that.
+// Liveness is the exception: a switch the snapshot takes for lost is read again from the catalog
+// before a call is refused for it (see `Fleet.recheck`).
+import { inArray } from "drizzle-orm";
 import { catalog } from "../catalog";
 import type { Env } from "../env";
 import { base64url, fromBase64url, hmacSign, hmacVerify } from "../lib/crypto";
@@ -133,19 +136,54 @@ export interface Fleet {
   peer(switchId: string): PeerSwitch | undefined;
   /** Every switch's peer address (to recognise a hand-over from another switch). */
   addresses(): string[];
+  /**
+   * Read again from the catalog those of these switches the snapshot takes for lost. A switch's
+   * first callback after a silence writes its last-seen time before it is answered (`markAlive`),
+   * so a switch heard from since the snapshot was loaded counts as alive at once, in every isolate.
+   * Costs one catalog read, and only when a call would otherwise skip a lost switch.
+   */
+  recheck(switchIds: Iterable<string>): Promise<void>;
 }
 
 export async function fleet(env: Env, now: number): Promise<Fleet> {
   const ttl = Number(env.SWITCH_CACHE_TTL_MS ?? DEFAULT_TTL_MS) || DEFAULT_TTL_MS;
   const current = snapshot && now - snapshot.loadedAt < ttl ? snapshot : await reload(env, now);
   const lostAfter = lostAfterMs(env);
+  const state = (row: SwitchRow) => switchState(row, now, lostAfter);
   return {
     peer(switchId) {
       const row = current.byId.get(switchId);
-      return row && { address: row.address, state: switchState(row, now, lostAfter) };
+      return row && { address: row.address, state: state(row) };
     },
     addresses: () => [...current.byId.values()].map((row) => row.address),
+    async recheck(switchIds) {
+      const lost = [...new Set(switchIds)].filter((id) => {
+        const row = current.byId.get(id);
+        return row !== undefined && state(row) === "lost";
+      });
+      if (lost.length === 0) return;
+      const fresh = await catalog(env).select({ id: switches.id, lastSeenAt: switches.lastSeenAt }).from(switches).where(inArray(switches.id, lost)).all();
+      for (const { id, lastSeenAt } of fresh) heard(current, id, lastSeenAt);
+    },
   };
+}
+
+/** Raise a snapshot row's last-seen time (never lower it: the catalog's value only grows). */
+function heard(current: Snapshot, switchId: string, lastSeenAt: number | null): void {
+  const row = current.byId.get(switchId);
+  if (row && lastSeenAt !== null && (row.lastSeenAt === null || lastSeenAt > row.lastSeenAt)) {
+    current.byId.set(switchId, { ...row, lastSeenAt });
+  }
+}
+
+/** This isolate's last-seen time for a switch (null: never seen, or not in the snapshot). */
+export function snapshotLastSeen(switchId: string): number | null {
+  return snapshot?.byId.get(switchId)?.lastSeenAt ?? null;
+}
+
+/** Record in this isolate's snapshot that a switch was heard from (after the catalog was written). */
+export function heardInSnapshot(switchId: string, at: number): void {
+  if (snapshot) heard(snapshot, switchId, at);
 }
 
 export function lostAfterMs(env: Env): number {

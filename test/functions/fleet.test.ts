@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import inviteBody from "../fixtures/freeswitch/dialplan-INVITE-9196.body.txt?raw";
 import registerBody from "../fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
+import registerEvent from "../fixtures/freeswitch/event-sofia_register.json";
 import { registrarForId } from "../../functions/accounts";
 import { freezeClock, type TestClock } from "../clock";
 import { call } from "../helpers";
@@ -83,6 +84,56 @@ describe("switch liveness", () => {
     const bridge = dialplanActions((await postXml(inviteBody, A.basic)).text).find(([app]) => app === "bridge")![1];
     expect(bridge.split(",")).toHaveLength(2);
     expect((await state(B)).bindingsHeld).toBe(1);
+  });
+});
+
+describe("a switch back from silence", () => {
+  // The clock stands still: the isolate's switch snapshot, which says the switch is lost, never
+  // ages out during a test, as on an isolate that loaded it a moment ago.
+  it("the call right after its first callback routes to it: no 480 while the snapshot ages", async () => {
+    await registerOn("9196", "192.0.2.51", B);
+    await silentFor(B, 120_000);
+    // This isolate loads its snapshot with B lost: a call to the device gets the fast 480.
+    expect(dialplanActions((await postXml(inviteBody, A.basic)).text)).toEqual([["respond", "480 Temporarily Unavailable"]]);
+    expect((await state(B)).state).toBe("lost");
+
+    // B restarted: the phone registers through it again, and the edge answers B's event.
+    const event = { ...registerEvent, "from-user": "9196", "from-host": "127.0.0.4", "to-user": "9196", "to-host": "127.0.0.4", contact: "<sip:9196@192.0.2.51:5060>", "Event-Date-Timestamp": String(Date.now() * 1000) };
+    expect(await postEvent(event, B)).toMatchObject({ status: 200, body: { outcome: "registered" } });
+    expect((await state(B)).state).toBe("alive");
+
+    // The very next call, with the clock not moved, bridges to B.
+    expect(dialplanActions((await postXml(inviteBody, A.basic)).text)).toContainEqual([
+      "bridge",
+      "{sip_h_X-Edge-Realm=127.0.0.4}sofia/internal/sip:9196@127.0.0.5:5060",
+    ]);
+  });
+
+  it("a callback answered by another isolate counts at once: the lost switch is read again before a 480", async () => {
+    await registerOn("9196", "192.0.2.51", B);
+    await silentFor(B, 120_000);
+    expect(dialplanActions((await postXml(inviteBody, A.basic)).text)).toEqual([["respond", "480 Temporarily Unavailable"]]);
+    // Another isolate answered B's first callback: it wrote B's last-seen time before answering.
+    await env.CATALOG.prepare("UPDATE switches SET last_seen_at = ? WHERE id = ?").bind(Date.now(), B.id).run();
+    expect(dialplanActions((await postXml(inviteBody, A.basic)).text)).toContainEqual([
+      "bridge",
+      "{sip_h_X-Edge-Realm=127.0.0.4}sofia/internal/sip:9196@127.0.0.5:5060",
+    ]);
+  });
+
+  it("any callback counts, a heartbeat too; a switch still silent keeps its fast 480", async () => {
+    await registerOn("9196", "192.0.2.51", B);
+    await silentFor(B, 120_000);
+    expect(dialplanActions((await postXml(inviteBody, A.basic)).text)).toEqual([["respond", "480 Temporarily Unavailable"]]);
+    // C's heartbeat says nothing about B.
+    expect((await postEvent({ "Event-Name": "HEARTBEAT" }, C)).status).toBe(200);
+    expect(dialplanActions((await postXml(inviteBody, A.basic)).text)).toEqual([["respond", "480 Temporarily Unavailable"]]);
+
+    expect((await postEvent({ "Event-Name": "HEARTBEAT" }, B)).status).toBe(200);
+    expect(dialplanActions((await postXml(inviteBody, A.basic)).text)).toContainEqual([
+      "bridge",
+      "{sip_h_X-Edge-Realm=127.0.0.4}sofia/internal/sip:9196@127.0.0.5:5060",
+    ]);
   });
 });
 
