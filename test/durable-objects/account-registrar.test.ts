@@ -1,12 +1,21 @@
 // The AccountRegistrar object with its real SQLite storage: registrar rules, expiry, secrets at rest.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { SWEEP_BATCH } from "../../durable-objects/account-registrar/AccountRegistrar";
 import { computeHa1 } from "../../registrar/digest";
 import { DEFAULT_LOCKOUT } from "../../registrar/lockout";
 import { DEFAULT_POLICY, type RegisterRequest, type RegistrationPolicy } from "../../registrar/types";
+import { freezeClock, type TestClock } from "../clock";
 import { uniqueRealm } from "../helpers";
+
+const HOUR = 3_600_000;
+let clock: TestClock;
+// Every test reads the frozen test clock, set an hour ahead of the runtime's own: an alarm the
+// object sets then never fires by itself during the test, only when the test runs it.
+beforeEach(() => {
+  clock = freezeClock(Date.now() + HOUR);
+});
 
 async function account(policy: Partial<RegistrationPolicy> = {}) {
   const realm = uniqueRealm("do");
@@ -61,7 +70,7 @@ describe("AccountRegistrar registrations", () => {
       q: 0.8,
       cseq: 1,
     });
-    expect(located![0]!.expiresAt - Date.now()).toBeGreaterThan(290_000);
+    expect(located![0]!.expiresAt).toBe(clock.now() + 300_000);
   });
 
   it("a REGISTER with a stale CSeq does not replace the newer binding", async () => {
@@ -93,13 +102,16 @@ describe("AccountRegistrar registrations", () => {
 
   it("with replace_oldest the least recently refreshed phone gives way to a new one", async () => {
     const { stub, realm } = await account({ maxBindingsPerDevice: 2, overflow: "replace_oldest" });
-    await stub.register("1001", registerRequest(realm, { callId: "old", contacts: [{ uri: "sip:1001@192.0.2.10" }] }));
-    await new Promise((r) => setTimeout(r, 5));
-    await stub.register("1001", registerRequest(realm, { callId: "mid", contacts: [{ uri: "sip:1001@192.0.2.11" }] }));
-    await new Promise((r) => setTimeout(r, 5));
-    const r = await stub.register("1001", registerRequest(realm, { callId: "new", contacts: [{ uri: "sip:1001@192.0.2.12" }] }));
+    await stub.register("1001", registerRequest(realm, { callId: "first", contacts: [{ uri: "sip:1001@192.0.2.10" }] }));
+    clock.advance(1_000);
+    await stub.register("1001", registerRequest(realm, { callId: "second", contacts: [{ uri: "sip:1001@192.0.2.11" }] }));
+    clock.advance(1_000);
+    // The first phone refreshes: the second is now the least recently refreshed, though newer.
+    await stub.register("1001", registerRequest(realm, { callId: "first", cseq: 2, contacts: [{ uri: "sip:1001@192.0.2.10" }] }));
+    clock.advance(1_000);
+    const r = await stub.register("1001", registerRequest(realm, { callId: "third", contacts: [{ uri: "sip:1001@192.0.2.12" }] }));
     expect(r.status).toBe("registered");
-    expect((await stub.locate("1001"))!.map((b) => b.callId).sort()).toEqual(["mid", "new"]);
+    expect((await stub.locate("1001"))!.map((b) => b.callId).sort()).toEqual(["first", "third"]);
   });
 
   it("a new contact with the same +sip.instance and reg-id replaces the device's stale binding", async () => {
@@ -146,8 +158,7 @@ describe("AccountRegistrar registrations", () => {
     const r = await stub.register("1001", registerRequest(realm, { expires: 7200 }));
     expect(r.status).toBe("registered");
     const [binding] = (await stub.locate("1001"))!;
-    expect(binding!.expiresAt - Date.now()).toBeLessThanOrEqual(600_000);
-    expect(binding!.expiresAt - Date.now()).toBeGreaterThan(590_000);
+    expect(binding!.expiresAt).toBe(clock.now() + 600_000);
   });
 
   it("the answer lists every contact of the device with its expiry, the untouched ones too", async () => {
@@ -155,10 +166,10 @@ describe("AccountRegistrar registrations", () => {
     await stub.register("1001", registerRequest(realm, { callId: "desk", contacts: [{ uri: "sip:1001@192.0.2.10:5060" }], expires: 600 }));
     const second = await stub.register("1001", registerRequest(realm, { callId: "soft", contacts: [{ uri: "sip:1001@192.0.2.11:5060" }], expires: 300 }));
     if (second.status !== "registered") throw new Error(second.status);
-    const byContact = new Map(second.contacts.map((c) => [c.contact, c.expiresAt - Date.now()]));
+    const byContact = new Map(second.contacts.map((c) => [c.contact, c.expiresAt - clock.now()]));
     expect([...byContact.keys()].sort()).toEqual(["sip:1001@192.0.2.10:5060", "sip:1001@192.0.2.11:5060"]);
-    expect(byContact.get("sip:1001@192.0.2.10:5060")).toBeGreaterThan(590_000);
-    expect(byContact.get("sip:1001@192.0.2.11:5060")).toBeLessThanOrEqual(300_000);
+    expect(byContact.get("sip:1001@192.0.2.10:5060")).toBe(600_000);
+    expect(byContact.get("sip:1001@192.0.2.11:5060")).toBe(300_000);
     const removed = await stub.register("1001", registerRequest(realm, { callId: "soft", cseq: 2, contacts: [{ uri: "sip:1001@192.0.2.11:5060" }], expires: 0 }));
     expect(removed).toMatchObject({ status: "registered", contacts: [{ contact: "sip:1001@192.0.2.10:5060" }] });
   });
@@ -196,12 +207,15 @@ describe("AccountRegistrar expiry", () => {
     expect(await stub.storedBindingCount()).toBe(1);
   });
 
-  it("a binding that is not refreshed is gone after its expiry, in real time", async () => {
-    const { stub, realm } = await account({ minExpires: 1, defaultExpires: 1 });
-    await stub.register("1001", registerRequest(realm, { expires: 1 }));
+  it("a binding that is not refreshed is gone the moment it expires, before any sweep", async () => {
+    const { stub, realm } = await account();
+    await stub.register("1001", registerRequest(realm, { expires: 60 }));
+    clock.advance(59_999);
     expect(await stub.locate("1001")).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 1100));
+    clock.advance(1);
     expect(await stub.locate("1001")).toEqual([]);
+    expect((await stub.listBindings({}, 50, null)).items).toEqual([]);
+    expect(await stub.storedBindingCount()).toBe(1);
   });
 
   it("the alarm removes expired bindings from storage and aims at the next deadline", async () => {
@@ -251,10 +265,12 @@ describe("AccountRegistrar expiry", () => {
     // One alarm run removes one batch only, so callbacks are never held up by a whole sweep.
     await runInDurableObject(stub, (instance) => instance.alarm());
     expect(await stub.storedBindingCount()).toBe(total - SWEEP_BATCH);
-    // It re-arms the alarm at once; the follow-up runs finish the sweep on their own.
-    for (let i = 0; i < 50 && (await stub.storedBindingCount()) > 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // It re-arms the alarm at once; the follow-up runs finish the sweep, a batch each.
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(clock.now());
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.storedBindingCount()).toBe(total - 2 * SWEEP_BATCH);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(clock.now());
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await stub.storedBindingCount()).toBe(0);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
   });
