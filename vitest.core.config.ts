@@ -1,0 +1,14 @@
+// The pure registrar core's unit tests (test/registrar/) in plain Node: they need no workerd (Web
+// Crypto is Node's own; test/core-setup.ts adds the MD5 digest workerd has and Node lacks), so
+// Stryker can run them quickly for every mutant of registrar/ (`npm run test:mutation`).
+// `npm test` runs the same files inside workerd.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    name: "core",
+    include: ["test/registrar/**/*.test.ts"],
+    environment: "node",
+    setupFiles: ["./test/core-setup.ts"],
+  },
+});
