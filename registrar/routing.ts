@@ -75,3 +75,28 @@ export function numberCandidates(destination: string): string[] {
   if (/^[1-9]\d{6,14}$/.test(text)) return [`+${text}`];
   return [];
 }
+
+/** Which other accounts' devices an account's devices may call by address (`user@realm`): their account ids. */
+export interface CallPolicy {
+  allowedAccounts: string[];
+}
+
+export const DEFAULT_CALL_POLICY: CallPolicy = { allowedAccounts: [] };
+
+/** The account a device's call is looked up in. */
+export type CalleeAccount = { kind: "own" } | { kind: "other"; realm: string };
+
+/**
+ * Where a call from a device of `caller` to `user@requested.realm` is looked up: in the caller's own
+ * account, unless the request names another account's realm and the caller's call policy names that
+ * account. A realm the policy does not name (another tenant, or just the switch's address a phone
+ * dialed) leaves the call in the caller's account: a call never leaves it without the policy.
+ * `requested` is null when the switch reports no request host.
+ */
+export function calleeAccount(
+  caller: { accountId: string; realm: string; calls: CallPolicy },
+  requested: { realm: string; accountId: string } | null,
+): CalleeAccount {
+  if (requested === null || requested.realm === caller.realm || requested.accountId === caller.accountId) return { kind: "own" };
+  return caller.calls.allowedAccounts.includes(requested.accountId) ? { kind: "other", realm: requested.realm } : { kind: "own" };
+}

@@ -8,7 +8,7 @@ import { contactIs } from "../../registrar/contact";
 import { digestAlgorithmOf, verifyDigestResponse, type DigestCredentials } from "../../registrar/digest";
 import { withJitter } from "../../registrar/expiry";
 import { isLocked, lockAfterFailure, windowStart, type LockoutPolicy } from "../../registrar/lockout";
-import { numberCandidates } from "../../registrar/routing";
+import { calleeAccount, numberCandidates } from "../../registrar/routing";
 import { planRegister } from "../../registrar/save";
 import type { Binding, BindingFields, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
 import { EVENTS_PROTOCOL, EventLog, eventView, wants, type Listener, type NewEvent, type RegistrarEvent } from "./events";
@@ -129,6 +129,7 @@ export class AccountRegistrar extends DurableObject {
         regionHint: init.regionHint,
         ...init.policy,
         ...lockoutColumns(init.lockout),
+        callsAllowedAccounts: [...(init.calls?.allowedAccounts ?? [])],
         createdAt: now,
         updatedAt: now,
       })
@@ -151,7 +152,13 @@ export class AccountRegistrar extends DurableObject {
     if (inconsistency) return refuse("invalid", inconsistency.detail, inconsistency.field);
     this.db
       .update(account)
-      .set({ name: changes.name ?? row.name, ...policy, ...lockoutColumns(lockout), updatedAt: Date.now() })
+      .set({
+        name: changes.name ?? row.name,
+        ...policy,
+        ...lockoutColumns(lockout),
+        ...(changes.calls && { callsAllowedAccounts: [...changes.calls.allowedAccounts] }),
+        updatedAt: Date.now(),
+      })
       .where(eq(account.id, 1))
       .run();
     this.accountCache = undefined;
@@ -361,8 +368,9 @@ export class AccountRegistrar extends DurableObject {
   }
 
   /**
-   * A call a proxy received (Kamailio `locate`): authenticate the caller when asked (a right digest
-   * writes nothing), then find the destination in this account.
+   * A call from one of this account's devices (Kamailio `locate`, the FreeSWITCH dialplan):
+   * authenticate the caller when asked (a right digest writes nothing), then find the destination in
+   * this account, or name the other account the call policy lets it reach (`calleeAccount`).
    */
   async routeCall(request: CallRouting): Promise<CallRoutingResult> {
     if (request.caller) {
@@ -370,7 +378,15 @@ export class AccountRegistrar extends DurableObject {
       const checked = await this.checkDigest(username, method, digest, source);
       if ("status" in checked) return checked;
     }
-    return { status: "authorized", destination: request.destination === null ? null : this.locateDestination(request.destination) };
+    if (request.destination === null) return { status: "authorized", destination: null };
+    const acct = this.accountRow();
+    if (!acct) return { status: "authorized", destination: { kind: "unknown" } };
+    const where = calleeAccount(
+      { accountId: acct.accountId, realm: acct.realm, calls: { allowedAccounts: acct.callsAllowedAccounts } },
+      request.requested ?? null,
+    );
+    if (where.kind === "other") return { status: "authorized", destination: { kind: "elsewhere", realm: where.realm } };
+    return { status: "authorized", destination: this.locateDestination(request.destination) };
   }
 
   /**

@@ -4,6 +4,7 @@ import type { Binding, RegisterRequest, RegistrationPolicy } from "../../registr
 import type { RegistrarError } from "../../registrar/errors";
 import type { DigestCredentials } from "../../registrar/digest";
 import type { LockoutPolicy } from "../../registrar/lockout";
+import type { CallPolicy } from "../../registrar/routing";
 
 /** Durable Object location hints: where an account's object is created. */
 export const REGION_HINTS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const;
@@ -17,16 +18,18 @@ export interface AccountRecord {
   regionHint: RegionHint | null;
   policy: RegistrationPolicy;
   lockout: LockoutPolicy;
+  calls: CallPolicy;
   createdAt: number;
   updatedAt: number;
 }
 
-export type AccountInit = Omit<AccountRecord, "createdAt" | "updatedAt">;
+export type AccountInit = Omit<AccountRecord, "createdAt" | "updatedAt" | "calls"> & { calls?: CallPolicy };
 
 export interface AccountChanges {
   name?: string;
   policy?: Partial<RegistrationPolicy>;
   lockout?: Partial<LockoutPolicy>;
+  calls?: CallPolicy;
 }
 
 export interface DeviceRecord {
@@ -143,8 +146,11 @@ export interface CallRouting {
   caller: { username: string; digest: DigestCredentials; method: string; source: string } | null;
   /** The dialed user or number; null to authenticate the caller only. */
   destination: string | null;
+  /** The realm the request names (Request-URI host) with its account id; null when the switch reports none. */
+  requested?: { realm: string; accountId: string } | null;
 }
 
 export type CallRoutingResult =
   | DigestFailure
-  | { status: "authorized"; destination: DestinationResult | null };
+  /** `elsewhere`: the caller's call policy sends the call to the account of this realm, to be looked up there. */
+  | { status: "authorized"; destination: DestinationResult | { kind: "elsewhere"; realm: string } | null };

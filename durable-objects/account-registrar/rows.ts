@@ -60,6 +60,7 @@ export function toAccount(row: AccountRow): AccountRecord {
     regionHint: (REGION_HINTS as readonly string[]).includes(row.regionHint ?? "") ? (row.regionHint as RegionHint) : null,
     policy: policyOf(row),
     lockout: lockoutOf(row),
+    calls: { allowedAccounts: row.callsAllowedAccounts },
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

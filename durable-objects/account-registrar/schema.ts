@@ -19,6 +19,8 @@ export const account = sqliteTable("account", {
   lockoutThreshold: integer("lockout_threshold").notNull().default(5),
   lockoutWindow: integer("lockout_window").notNull().default(300),
   lockoutDuration: integer("lockout_duration").notNull().default(900),
+  /** Account ids whose devices this account's devices may call by address; none: calls stay in the account. */
+  callsAllowedAccounts: text("calls_allowed_accounts", { mode: "json" }).$type<string[]>().notNull().default([]),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

@@ -1,6 +1,6 @@
 // /accounts: create (operator), list, read, change, delete (operator).
 import { createRoute } from "@hono/zod-openapi";
-import { and, asc, eq, gt } from "drizzle-orm";
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { policyInconsistency } from "../../durable-objects/account-registrar/rows";
 import type { AccountRecord, RegionHint } from "../../durable-objects/account-registrar/records";
 import { DEFAULT_LOCKOUT } from "../../registrar/lockout";
@@ -8,7 +8,7 @@ import { DEFAULT_POLICY } from "../../registrar/types";
 import { accounts, apiKeys, numbers } from "../../catalog/schema";
 import { accountIdForRealm, registrarForId } from "../accounts";
 import { catalog } from "../catalog";
-import { type Api, iso, json, jsonBody, operatorOnly, problems, registrarFor, security } from "./common";
+import { type Api, type ApiContext, iso, json, jsonBody, operatorOnly, problems, registrarFor, security } from "./common";
 import { ProblemError, unwrap } from "./problem";
 import { Account, AccountCreate, AccountParams, AccountSummary, AccountUpdate, Deleted, Pagination, pageOf } from "./schemas";
 
@@ -35,6 +35,7 @@ export function registerAccountRoutes(api: Api) {
       if (inconsistency) throw new ProblemError(422, inconsistency.detail, [{ field: inconsistency.field, message: inconsistency.detail }]);
       const jurisdiction = input.jurisdiction ?? null;
       const id = accountIdForRealm(c.env, input.realm, jurisdiction);
+      const calls = await callPolicy(c, input.calls);
       const inserted = await catalog(c.env)
         .insert(accounts)
         .values({ id, realm: input.realm, name: input.name, jurisdiction, regionHint: input.regionHint ?? null, createdAt: Date.now() })
@@ -55,6 +56,7 @@ export function registerAccountRoutes(api: Api) {
           regionHint: input.regionHint ?? null,
           policy,
           lockout: { ...DEFAULT_LOCKOUT, ...input.lockout },
+          ...(calls && { calls }),
         });
         if (!outcome.ok) throw new Error(outcome.refusal.detail);
         created = outcome.value;
@@ -129,13 +131,20 @@ export function registerAccountRoutes(api: Api) {
       path: "/accounts/{accountId}",
       tags,
       security,
-      summary: "Rename an account or change its registration policy",
+      summary: "Rename an account or change its registration, lockout or call policy (the call policy: operator key)",
       request: { params: AccountParams, body: jsonBody(AccountUpdate) },
       responses: { 200: json(Account, "The changed account."), ...problems(400, 401, 403, 404, 413, 415, 422) },
     }),
     async (c) => {
       const stub = await registrarFor(c, c.req.valid("param").accountId);
-      const outcome = await stub.updateAccount(c.req.valid("json"));
+      const changes = c.req.valid("json");
+      if (changes.calls !== undefined && c.get("principal").kind !== "operator") {
+        throw new ProblemError(403, "only the operator key may change which accounts an account may call", [
+          { field: "calls", message: "operator key required" },
+        ]);
+      }
+      const calls = await callPolicy(c, changes.calls);
+      const outcome = await stub.updateAccount({ ...changes, ...(calls && { calls }) });
       return c.json(accountView(unwrap(outcome)), 200);
     },
   );
@@ -164,4 +173,23 @@ export function registerAccountRoutes(api: Api) {
       return c.json({ deleted: accountId }, 200);
     },
   );
+}
+
+/**
+ * A call policy as given, each account named once, every one an existing account; undefined when
+ * none was given. Who may call into an account's devices is a matter between two tenants, so the
+ * operator sets it (checked by the caller of this function).
+ */
+async function callPolicy(c: ApiContext, input: { allowedAccounts: string[] } | undefined) {
+  if (input === undefined) return undefined;
+  const allowedAccounts = [...new Set(input.allowedAccounts)];
+  if (allowedAccounts.length > 0) {
+    const found = await catalog(c.env).select({ id: accounts.id }).from(accounts).where(inArray(accounts.id, allowedAccounts)).all();
+    const known = new Set(found.map((row) => row.id));
+    const unknown = allowedAccounts.filter((id) => !known.has(id));
+    if (unknown.length > 0) {
+      throw new ProblemError(422, `no account ${unknown.join(", ")}`, [{ field: "calls.allowedAccounts", message: "unknown account" }]);
+    }
+  }
+  return { allowedAccounts };
 }

@@ -84,6 +84,22 @@ export const Policy = z
   })
   .openapi("RegistrationPolicy");
 
+export const CallPolicyInput = z
+  .object({
+    allowedAccounts: z
+      .array(z.string().regex(/^[0-9a-f]{64}$/, "an account id (64 hex digits)"))
+      .max(100)
+      .openapi({ description: "Ids of the other accounts whose devices this account's devices may call by address (user@realm). Empty: calls stay in the account." }),
+  })
+  .strict()
+  .openapi("CallPolicyInput", { description: "Set by the operator only: calling into another account reaches that account's devices." });
+
+export const CallPolicy = z
+  .object({
+    allowedAccounts: z.array(z.string()).openapi({ description: "Other accounts this account's devices may call by address; numbers (DIDs) are reachable from anywhere." }),
+  })
+  .openapi("CallPolicy");
+
 const Timestamp = z.string().openapi({ format: "date-time", example: "2026-11-25T19:31:15.000Z" });
 export const AccountId = z.string().regex(/^[0-9a-f]{64}$/, "an account id (64 hex digits)");
 
@@ -128,12 +144,13 @@ export const AccountCreate = z
     jurisdiction: JurisdictionSchema.optional(),
     policy: PolicyInput.optional(),
     lockout: LockoutInput.optional(),
+    calls: CallPolicyInput.optional(),
   })
   .strict()
   .openapi("AccountCreate");
 
 export const AccountUpdate = z
-  .object({ name: DisplayName.optional(), policy: PolicyInput.optional(), lockout: LockoutInput.optional() })
+  .object({ name: DisplayName.optional(), policy: PolicyInput.optional(), lockout: LockoutInput.optional(), calls: CallPolicyInput.optional() })
   .strict()
   .openapi("AccountUpdate");
 
@@ -146,6 +163,7 @@ export const Account = z
     jurisdiction: JurisdictionSchema.nullable(),
     policy: Policy,
     lockout: Lockout,
+    calls: CallPolicy,
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

@@ -4,7 +4,7 @@
 // 404 for an unknown destination.
 import type { DestinationResult } from "../../durable-objects/account-registrar/records";
 import { holdingSwitches, routeToDevice, type Leg } from "../../registrar/routing";
-import { registrarForRealm } from "../accounts";
+import { accountIdForRealm, registrarForRealm } from "../accounts";
 import { locateNumber } from "../numbers";
 import type { Env } from "../env";
 import { fleet, type SwitchIdentity } from "../switches/credentials";
@@ -35,7 +35,18 @@ export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentit
   } else if (fromDevice) {
     const realm = field(form, "variable_domain_name") ?? field(form, "variable_sip_auth_realm");
     if (!realm) return notFoundDocument();
-    found = await registrarForRealm(env, realm, caller.jurisdiction).locateDestination(destination);
+    // The caller's account decides where the call is looked up (its call policy, registrar/routing.ts).
+    const host = field(form, "variable_sip_req_host")?.toLowerCase();
+    const routed = await registrarForRealm(env, realm, caller.jurisdiction).routeCall({
+      caller: null,
+      destination,
+      requested: host ? { realm: host, accountId: accountIdForRealm(env, host, caller.jurisdiction) } : null,
+    });
+    if (routed.status !== "authorized" || routed.destination === null) return notFoundDocument();
+    found =
+      routed.destination.kind === "elsewhere"
+        ? await registrarForRealm(env, routed.destination.realm, caller.jurisdiction).locateDestination(destination)
+        : routed.destination;
     if (found.kind === "unknown") found = await locateNumber(env, destination);
   } else if (fromPeer) {
     // A carrier (or a peer without the realm header): only numbers mean anything.

@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { DestinationResult } from "../../durable-objects/account-registrar/records";
 import { userAndHost } from "../../registrar/contact";
 import { holdingSwitches, routeToDevice } from "../../registrar/routing";
-import { registrarForRealm } from "../accounts";
+import { accountIdForRealm, registrarForRealm } from "../accounts";
 import { locateNumber } from "../numbers";
 import type { Env } from "../env";
 import { fleet, type SwitchIdentity } from "../switches/credentials";
@@ -43,18 +43,24 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
     const offered = await credentialsOrChallenge(env, request.authorization, from.host, 407, now);
     if ("decision" in offered) return offered.decision;
     if (offered.digest.username !== from.user) return decide(403, "Forbidden");
-    const sameAccount = from.host === callee.host;
+    // The caller's account decides where the call is looked up (its call policy, registrar/routing.ts).
     const result = await registrarForRealm(env, from.host, caller.jurisdiction).routeCall({
       caller: { username: from.user, digest: offered.digest, method, source: request.source },
-      destination: sameAccount ? callee.user : null,
+      destination: callee.user,
+      requested: { realm: callee.host, accountId: accountIdForRealm(env, callee.host, caller.jurisdiction) },
     });
     if (result.status === "unknown_device") return decide(403, "Forbidden");
     if (result.status === "locked") return locked(result.until, Date.now());
     if (result.status === "bad_digest") {
       return result.lockedUntil !== null ? locked(result.lockedUntil, Date.now()) : challengeFor(env, 407, from.host, false, now);
     }
-    found = result.destination;
+    const destination = result.destination!;
+    found =
+      destination.kind === "elsewhere"
+        ? await registrarForRealm(env, destination.realm, caller.jurisdiction).locateDestination(callee.user)
+        : destination;
   }
+  // Trusted (a peer switch of the fleet, a carrier): the Request-URI names the callee's own realm.
   found ??= await registrarForRealm(env, callee.host, caller.jurisdiction).locateDestination(callee.user);
   if (found.kind === "unknown") found = await locateNumber(env, callee.user);
   if (found.kind === "unknown") return NOT_FOUND;

@@ -1,0 +1,1 @@
+ALTER TABLE `account` ADD `calls_allowed_accounts` text DEFAULT '[]' NOT NULL;
