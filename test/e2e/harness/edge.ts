@@ -19,10 +19,18 @@ export interface Edge extends EdgeInfo {
   stop(): Promise<void>;
 }
 
-export async function startEdge(logDir: string, vars: Record<string, string>): Promise<Edge> {
-  const port = await freeTcpPort();
-  const stateDir = mkdtempSync(join(tmpdir(), "whistle-e2e-state-"));
-  const operatorKey = `op_e2e_${randomBytes(18).toString("base64url")}`;
+/**
+ * `again`: start on the port and state directory of an edge stopped before (same operator key),
+ * keeping its state; that state directory is then left for the caller to remove.
+ */
+export async function startEdge(
+  logDir: string,
+  vars: Record<string, string>,
+  again?: { port: number; stateDir: string; operatorKey: string },
+): Promise<Edge & { port: number; stateDir: string }> {
+  const port = again?.port ?? (await freeTcpPort());
+  const stateDir = again?.stateDir ?? mkdtempSync(join(tmpdir(), "whistle-e2e-state-"));
+  const operatorKey = again?.operatorKey ?? `op_e2e_${randomBytes(18).toString("base64url")}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
@@ -38,7 +46,7 @@ export async function startEdge(logDir: string, vars: Record<string, string>): P
   const base = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await stopGroup(server);
-    rmSync(stateDir, { recursive: true, force: true });
+    if (!again) rmSync(stateDir, { recursive: true, force: true });
   };
   try {
     await waitFor("the edge prints that it is serving", () => server.output().includes("Whistle Edge is serving"), 240_000, server);
@@ -52,7 +60,7 @@ export async function startEdge(logDir: string, vars: Record<string, string>): P
     await stop();
     throw error;
   }
-  return { base, operatorKey, log: server.log, stop };
+  return { base, operatorKey, log: server.log, stop, port, stateDir };
 }
 
 export class ApiError extends Error {}

@@ -17,8 +17,10 @@ export interface Device {
 export interface SippOptions {
   /** Unique name of this run: names its files in the log directory. */
   name: string;
-  /** Scenario file in test/e2e/scenarios (without .xml). */
+  /** Scenario file in test/e2e/scenarios (without .xml), or the path of a scenario file (with). */
   scenario: string;
+  /** Local address to send from (127.0.0.1 when omitted). */
+  ip?: string;
   /** ip:port of the switch the scenario talks to (a UAS needs none). */
   remote?: string;
   /** The device whose credentials the scenario uses ([field0..2]). */
@@ -37,6 +39,8 @@ export interface SippOptions {
   port?: number;
   /** Seconds before SIPp gives up (-timeout). */
   timeoutSeconds?: number;
+  /** The Call-ID to use ([call_id]), e.g. to refresh a registration under its first Call-ID. */
+  callId?: string;
 }
 
 export interface SippResult {
@@ -82,7 +86,8 @@ export async function startSipp(logDir: string, options: SippOptions): Promise<S
   const media = await unclaimedPorts(4);
   const file = (suffix: string) => join(logDir, `sipp-${options.name}.${suffix}`);
 
-  let scenario = readFileSync(join(SCENARIOS, `${options.scenario}.xml`), "utf8");
+  const ip = options.ip ?? "127.0.0.1";
+  let scenario = readFileSync(options.scenario.endsWith(".xml") ? options.scenario : join(SCENARIOS, `${options.scenario}.xml`), "utf8");
   if (scenario.includes("@@FINAL@@")) {
     if (!options.final) throw new Error(`${options.scenario}.xml needs a final response`);
     scenario = scenario.replaceAll("@@FINAL@@", options.final);
@@ -93,7 +98,7 @@ export async function startSipp(logDir: string, options: SippOptions): Promise<S
   const args = [
     ...(options.remote ? [options.remote] : []),
     "-sf", file("xml"),
-    "-i", "127.0.0.1",
+    "-i", ip,
     "-p", String(port),
     "-cp", String(control),
     "-mp", String(media),
@@ -114,6 +119,7 @@ export async function startSipp(logDir: string, options: SippOptions): Promise<S
     args.push("-inf", file("csv"));
   }
   if (options.service) args.push("-s", options.service);
+  if (options.callId) args.push("-cid_str", options.callId.replaceAll("%", "%%"));
   if (options.pauseMs !== undefined) args.push("-d", String(options.pauseMs));
   for (const [key, value] of Object.entries(options.keys ?? {})) args.push("-key", key, value);
 
@@ -136,7 +142,7 @@ export async function startSipp(logDir: string, options: SippOptions): Promise<S
         screen: process_.output(),
       };
     }),
-    listening: () => waitUntilUdpBound("127.0.0.1", port, 10_000, process_.alive),
+    listening: () => waitUntilUdpBound(ip, port, 10_000, process_.alive),
     stop: async () => {
       clearTimeout(guard);
       await stopGroup(process_, 2_000);
