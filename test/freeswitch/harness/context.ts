@@ -6,13 +6,13 @@ import { join } from "node:path";
 import { inject } from "vitest";
 import { apiClient } from "../../e2e/harness/edge";
 import { sleep } from "../../e2e/harness/ports";
-import { sipp, type Device } from "../../e2e/harness/sipp";
+import { sipp, startSipp, type Device } from "../../e2e/harness/sipp";
 import type { EdgeRequest } from "./counter";
 import { cli } from "./freeswitch";
 import type { SwitchName } from "./bed";
 
 export interface Phone {
-  device: Device;
+  device: Device & { id: string };
   /** Its SIP port, once it has registered. */
   port: number | undefined;
   callId: string;
@@ -94,7 +94,7 @@ export function testBed() {
   }
 
   /** A phone: one device at one contact (its SIP port, fixed by its first REGISTER) with one Call-ID. */
-  function phone(device: Device): Phone {
+  function phone(device: Device & { id: string }): Phone {
     return { device, port: undefined, callId: `${device.username}-${randomBytes(8).toString("hex")}@whistle.test`, cseq: 1 };
   }
 
@@ -119,7 +119,30 @@ export function testBed() {
     return run;
   }
 
+  /** The phone answers its next call (SIPp UAS on its registered port); `done` ends after the BYE. */
+  async function answer(name: string, who: Phone) {
+    if (who.port === undefined) throw new Error("the phone has not registered");
+    const uas = await startSipp(bed.logDir, { name, scenario: "uas", port: who.port, pauseMs: 100, timeoutSeconds: 30 });
+    await uas.listening();
+    return uas;
+  }
+
+  /** The phone calls `destination` through a switch (407, then the digest); `final` is what it expects. */
+  function call(name: string, sw: SwitchName, who: Phone, destination: string, final?: string) {
+    return sipp(bed.logDir, {
+      name,
+      scenario: final ? join(SCENARIOS, "call-refused.xml") : "call",
+      remote: bed.switches[sw].remote,
+      device: who.device,
+      service: destination,
+      ...(final && { final }),
+      timeoutSeconds: 30,
+    });
+  }
+
   return {
+    answer,
+    call,
     bed,
     api,
     account,
