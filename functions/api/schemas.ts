@@ -3,6 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { EVENT_TYPES } from "../../durable-objects/account-registrar/events";
 import { REGION_HINTS } from "../../durable-objects/account-registrar/records";
+import { parseSipUri } from "../../registrar/sip-uri";
 
 // ── field rules ──────────────────────────────────────────────────────────────
 
@@ -261,6 +262,7 @@ export const SwitchCreate = z
       .string()
       .max(255)
       .regex(/^sips?:[^\s<>"]+$/, "a SIP URI such as sip:10.0.0.4:5060")
+      .refine((address) => parseSipUri(address) !== null, "a SIP URI such as sip:10.0.0.4:5060")
       .openapi({ description: "SIP URI peer switches use to reach this one." }),
     jurisdiction: JurisdictionSchema.optional(),
   })

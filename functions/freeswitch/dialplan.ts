@@ -4,6 +4,7 @@
 // 404 for an unknown destination.
 import type { DestinationResult } from "../../durable-objects/account-registrar/records";
 import { holdingSwitches, routeToDevice, type Leg } from "../../registrar/routing";
+import { formatSipUri, parseSipUri } from "../../registrar/sip-uri";
 import { accountIdForRealm, registrarForRealm } from "../accounts";
 import { locateNumber } from "../numbers";
 import type { Env } from "../env";
@@ -21,6 +22,8 @@ export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentit
   if (!destination) return notFoundDocument();
   const context = field(form, "Caller-Context") ?? "default";
   const profile = field(form, "variable_sofia_profile_name") ?? "internal";
+  // The profile name goes into bridge strings, where `,` `|` `{` `}` `/` have meaning.
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(profile)) return notFoundDocument();
   // Trusted by the profile's ACL: a peer switch or a carrier, never a device.
   const fromPeer = field(form, "variable_sip_acl_authed_by") !== undefined;
   const fromDevice = field(form, "variable_sip_authorized") === "true" && !fromPeer;
@@ -72,15 +75,23 @@ async function actionsFor(
   if (decision.kind !== "ring") return [["respond", "480 Temporarily Unavailable"]];
   // A call handed over by a peer is delivered here or not at all: never passed on again.
   const legs = secondHop ? decision.legs.filter((leg) => leg.kind === "local") : decision.legs;
-  if (legs.length === 0) return [["respond", "480 Temporarily Unavailable"]];
+  const targets = legs.flatMap((leg) => bridgeTarget(leg, found.username, found.realm, profile) ?? []);
+  if (targets.length === 0) return [["respond", "480 Temporarily Unavailable"]];
   return [
     ["set", "hangup_after_bridge=true"],
-    ["bridge", legs.map((leg) => bridgeTarget(leg, found.username, found.realm, profile)).join(",")],
+    ["bridge", targets.join(",")],
   ];
 }
 
-function bridgeTarget(leg: Leg, username: string, realm: string, profile: string): string {
+/**
+ * One bridge target, written from parsed values only: the device's username and realm (checked by
+ * the API) and the holding switch's address read as a SIP URI, whose characters cannot include the
+ * bridge string's separators (`,` `|` `{` `}`). A switch address that does not parse gives no leg.
+ */
+function bridgeTarget(leg: Leg, username: string, realm: string, profile: string): string | null {
   if (leg.kind === "local") return `user/${username}@${realm}`;
-  const hostPort = leg.address.replace(/^sips?:/i, "");
-  return `{sip_h_${REALM_HEADER}=${realm}}sofia/${profile}/sip:${username}@${hostPort}`;
+  const peer = parseSipUri(leg.address);
+  if (peer === null) return null;
+  const uri = formatSipUri({ ...peer, scheme: "sip", user: username, password: null, headers: [] });
+  return `{sip_h_${REALM_HEADER}=${realm}}sofia/${profile}/${uri}`;
 }

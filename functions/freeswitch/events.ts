@@ -3,7 +3,8 @@
 // removes it, `sofia::expire` confirms an expiry the edge has usually applied already (it fires
 // late: the edge expires bindings by its own clock). Heartbeats and other events are accepted and ignored.
 import { z } from "zod";
-import { uriOfNameAddr, userAndHost } from "../../registrar/contact";
+import { AddressError, contactUriOf } from "../../registrar/contact";
+import { ipAddressOf, portOf } from "../../registrar/host";
 import { registrarForRealm } from "../accounts";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
@@ -42,12 +43,25 @@ function parsed<T extends z.ZodType>(schema: T, event: Record<string, unknown>):
   );
 }
 
+/** The event's contact, read by the SIP grammar and written back canonical; refused whole when malformed. */
 function contactUri(nameAddr: string): string {
-  const uri = uriOfNameAddr(nameAddr);
-  if (!userAndHost(uri)) {
-    throw new ProblemError(400, "the event's contact is not a SIP URI", [{ field: "event.contact", message: "not a SIP URI" }]);
+  try {
+    return contactUriOf(nameAddr);
+  } catch (error) {
+    if (!(error instanceof AddressError)) throw error;
+    throw new ProblemError(400, `the event's contact is malformed: ${error.message}`, [{ field: "event.contact", message: error.message }]);
   }
-  return uri;
+}
+
+/** `ip:port` (IPv6 bracketed) of the device as the switch saw it, or the address alone. */
+function receivedOf(ip: string | undefined, port: string | undefined): string | undefined {
+  if (ip === undefined) return undefined;
+  const address = ipAddressOf(ip);
+  if (address === null) throw new ProblemError(400, "the event's network-ip is not an IP address", [{ field: "event.network-ip", message: "not an IP address" }]);
+  if (port === undefined) return address;
+  const number = portOf(port);
+  if (number === null) throw new ProblemError(400, "the event's network-port is not a port", [{ field: "event.network-port", message: "not a port 1-65535" }]);
+  return `${address}:${number}`;
 }
 
 const unknownDevice = (detail: string) =>
@@ -58,14 +72,14 @@ export async function applyEvent(env: Env, event: Record<string, unknown>, calle
     case "sofia::register": {
       const e = parsed(RegisterEvent, event);
       const contact = contactUri(e.contact);
-      const port = e["network-port"];
+      const received = receivedOf(e["network-ip"], e["network-port"]);
       const result = await registrarForRealm(env, e["from-host"], caller.jurisdiction).register(e["from-user"], {
         aor: `sip:${e["from-user"]}@${e["from-host"]}`,
         callId: e["call-id"],
         // Events carry no CSeq: the switch's event clock orders them for the same Call-ID.
         cseq: e["Event-Date-Timestamp"],
         contacts: [{ uri: contact, expires: e.expires }],
-        ...(e["network-ip"] && { received: port ? `${e["network-ip"]}:${port}` : e["network-ip"] }),
+        ...(received !== undefined && { received }),
         ...(e["user-agent"] && { userAgent: e["user-agent"] }),
         switchId: caller.id,
       });

@@ -1,10 +1,13 @@
 // `authorize`: a proxy received a REGISTER. The edge challenges it with its own nonce, checks the
 // digest, applies the registrar rules and answers the reply to send, in one HTTP call.
 import { z } from "zod";
-import { parseContacts, parsePath, userAndHost } from "../../registrar/contact";
+import { AddressError, parseContacts, parsePath, userAndHost } from "../../registrar/contact";
+import { transportAddressOf } from "../../registrar/host";
+import { canonicalSipUri } from "../../registrar/sip-uri";
 import { remainingSeconds } from "../../registrar/lookup";
 import { registrarForRealm } from "../accounts";
 import { drainExpires } from "../switches/liveness";
+import type { ContactSpec } from "../../registrar/types";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
 import { challengeFor, credentialsOrChallenge } from "./credentials";
@@ -44,8 +47,24 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
   if ("decision" in offered) return offered.decision;
   if (offered.digest.username !== aor.user) return decide(403, "Forbidden");
 
-  const contacts = request.contact.trim() === "" ? [] : parseContacts(request.contact);
-  if (contacts === null) return badRequest("Bad Contact");
+  // Contact, Path and the source address are read by the grammar; whatever goes back into a header
+  // or a URI later is written from these parsed values.
+  let contacts: ContactSpec[] | "*";
+  let path: string[] | undefined;
+  try {
+    contacts = request.contact.trim() === "" ? [] : parseContacts(request.contact);
+  } catch (error) {
+    if (error instanceof AddressError) return badRequest("Bad Contact");
+    throw error;
+  }
+  try {
+    path = request.path.trim() === "" ? undefined : parsePath(request.path);
+  } catch (error) {
+    if (error instanceof AddressError) return badRequest("Bad Path");
+    throw error;
+  }
+  const received = transportAddressOf(request.source.trim());
+  if (received === null) return badRequest("Bad Source Address");
   if (contacts !== "*" && contacts.length > MAX_CONTACTS) return badRequest("Too Many Contacts");
   const cseq = Number(request.cseq.trim().split(/\s+/)[0]);
   if (!Number.isSafeInteger(cseq) || cseq < 0) return badRequest("Bad CSeq");
@@ -65,8 +84,8 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
       cseq,
       contacts,
       ...(expires !== "" && { expires: Number(expires) }),
-      ...(request.path.trim() !== "" && { path: parsePath(request.path) }),
-      received: request.source,
+      ...(path !== undefined && { path }),
+      received,
       ...(request.userAgent.trim() !== "" && { userAgent: request.userAgent.trim() }),
     },
   });
@@ -84,7 +103,10 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
         200,
         "OK",
         // Counted from after the object's decision, so a granted interval never reads one second longer.
-        result.contacts.map((b) => `Contact: <${b.contact}>;expires=${remainingSeconds(b, Date.now())}`),
+        result.contacts.flatMap((b) => {
+          const uri = canonicalSipUri(b.contact);
+          return uri === null ? [] : [`Contact: <${uri}>;expires=${remainingSeconds(b, Date.now())}`];
+        }),
       );
   }
 }

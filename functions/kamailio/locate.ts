@@ -4,7 +4,9 @@
 import { z } from "zod";
 import type { DestinationResult } from "../../durable-objects/account-registrar/records";
 import { userAndHost } from "../../registrar/contact";
+import { ipAddressOf, transportAddressOf } from "../../registrar/host";
 import { holdingSwitches, routeToDevice } from "../../registrar/routing";
+import { canonicalSipUri, formatSipUri, parseSipUri } from "../../registrar/sip-uri";
 import { accountIdForRealm, registrarForRealm } from "../accounts";
 import { locateNumber } from "../numbers";
 import type { Env } from "../env";
@@ -72,11 +74,17 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
   const targets: Target[] = [];
   for (const leg of decision.legs) {
     if (leg.kind === "local") {
+      // Written back from parsed values: a stored text that does not parse is never offered.
       for (const binding of leg.bindings) {
-        targets.push({ uri: binding.contact, destination: binding.received ? `sip:${binding.received}` : "" });
+        const uri = canonicalSipUri(binding.contact);
+        if (uri === null) continue;
+        const received = binding.received === null ? null : (transportAddressOf(binding.received) ?? ipAddressOf(binding.received));
+        targets.push({ uri, destination: received === null ? "" : `sip:${received}` });
       }
     } else if (!fromFleet) {
-      targets.push({ uri: `sip:${found.username}@${found.realm}`, destination: leg.address });
+      const peer = parseSipUri(leg.address);
+      if (peer === null) continue;
+      targets.push({ uri: `sip:${found.username}@${found.realm}`, destination: formatSipUri(peer) });
     }
   }
   return targets.length > 0 ? route(targets) : UNAVAILABLE;
