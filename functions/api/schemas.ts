@@ -7,6 +7,15 @@ import { parseSipUri } from "../../registrar/sip-uri";
 
 // ── field rules ──────────────────────────────────────────────────────────────
 
+/**
+ * Text that can go anywhere the edge writes it (FreeSWITCH XML, SIP headers, the console): no C0
+ * control (U+0000-U+001F, TAB and line breaks included), no DEL, no U+FFFE/U+FFFF, no lone
+ * surrogate. Every free-text string field of the API is built on it.
+ */
+export const PlainText = z
+  .string()
+  .regex(/^[^\u0000-\u001F\u007F\uFFFE\uFFFF\uD800-\uDFFF]*$/u, "control characters (U+0000-U+001F, U+007F), U+FFFE/U+FFFF and lone surrogates are not allowed");
+
 export const Realm = z
   .string()
   .min(1)
@@ -21,8 +30,7 @@ export const Username = z
   .regex(/^[A-Za-z0-9._~+-]+$/, "letters, digits and . _ ~ + - only")
   .openapi({ example: "1001", description: "SIP user part of the device's address of record." });
 
-export const Password = z
-  .string()
+export const Password = PlainText
   .min(8, "at least 8 characters")
   .max(128)
   .openapi({ example: "s3cret-1001", description: "Write-only. Stored as digest HA1 values (MD5 and SHA-256), never as text." });
@@ -32,7 +40,7 @@ export const E164 = z
   .regex(/^\+[1-9][0-9]{6,14}$/, "an E.164 number such as +14155550100")
   .openapi({ example: "+14155550100" });
 
-const DisplayName = z.string().min(1).max(100);
+const DisplayName = PlainText.min(1).max(100);
 const CallerIdNumber = z.string().regex(/^\+?[0-9*#]{1,32}$/, "digits, optionally with a leading +");
 
 export const RegionHint = z
@@ -118,8 +126,7 @@ export const Pagination = z.object({
     .max(500)
     .default(50)
     .openapi({ param: { name: "limit", in: "query" }, description: "Items per page (1-500, default 50)." }),
-  after: z
-    .string()
+  after: PlainText
     .min(1)
     .max(200)
     .optional()
@@ -201,19 +208,19 @@ export const Device = z
   .openapi("Device");
 
 export const DeviceParams = AccountParams.extend({
-  deviceId: z.string().min(1).max(64).openapi({ param: { name: "deviceId", in: "path" } }),
+  deviceId: PlainText.min(1).max(64).openapi({ param: { name: "deviceId", in: "path" } }),
 });
 
 export const NumberCreate = z
   .object({
     number: E164,
-    deviceId: z.string().min(1).max(64).nullable().optional().openapi({ description: "Device the number rings; omit or null to route it to the account." }),
+    deviceId: PlainText.min(1).max(64).nullable().optional().openapi({ description: "Device the number rings; omit or null to route it to the account." }),
   })
   .strict()
   .openapi("NumberCreate");
 
 export const NumberUpdate = z
-  .object({ deviceId: z.string().min(1).max(64).nullable() })
+  .object({ deviceId: PlainText.min(1).max(64).nullable() })
   .strict()
   .openapi("NumberUpdate");
 
@@ -248,7 +255,7 @@ export const Registration = z
   .openapi("Registration");
 
 export const RegistrationQuery = Pagination.extend({
-  deviceId: z.string().min(1).max(64).optional().openapi({ param: { name: "deviceId", in: "query" }, description: "Only this device's registrations." }),
+  deviceId: PlainText.min(1).max(64).optional().openapi({ param: { name: "deviceId", in: "query" }, description: "Only this device's registrations." }),
 });
 
 export const RegistrationParams = AccountParams.extend({
@@ -302,7 +309,7 @@ export const SwitchWithCredential = z
   .openapi("SwitchWithCredential");
 
 export const SwitchParams = z.object({
-  switchId: z.string().min(1).max(64).openapi({ param: { name: "switchId", in: "path" } }),
+  switchId: PlainText.min(1).max(64).openapi({ param: { name: "switchId", in: "path" } }),
 });
 
 export const ApiKeyCreate = z.object({ name: DisplayName }).strict().openapi("ApiKeyCreate");

@@ -6,13 +6,13 @@ import type { WebhookView } from "../../durable-objects/account-registrar/webhoo
 import type { Env } from "../env";
 import { type Api, iso, json, jsonBody, problems, registrarFor, security } from "./common";
 import { ProblemError, unwrap } from "./problem";
-import { AccountParams, Deleted, Pagination, pageOf } from "./schemas";
+import { AccountParams, Deleted, Pagination, PlainText, pageOf } from "./schemas";
 
 const tags = ["Webhooks"];
 
 const WebhookCreate = z
   .object({
-    url: z.string().url().max(2048).openapi({ example: "https://hooks.example.net/whistle" }),
+    url: PlainText.url().max(2048).openapi({ example: "https://hooks.example.net/whistle" }),
     types: z.array(z.enum(EVENT_TYPES)).min(1).optional().openapi({ description: "Event types to deliver; all when omitted." }),
     includeRefreshed: z.boolean().optional().openapi({ description: "Also deliver binding.refreshed (off by default: the most frequent event)." }),
   })
@@ -42,7 +42,7 @@ const DeadLetter = z
   .openapi("DeadLetter");
 
 const WebhookParams = AccountParams.extend({
-  webhookId: z.string().min(1).max(64).openapi({ param: { name: "webhookId", in: "path" } }),
+  webhookId: PlainText.min(1).max(64).openapi({ param: { name: "webhookId", in: "path" } }),
 });
 
 const view = (w: WebhookView) => ({ ...w, nextAttemptAt: w.nextAttemptAt === null ? null : iso(w.nextAttemptAt), createdAt: iso(w.createdAt) });
