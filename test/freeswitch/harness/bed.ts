@@ -162,7 +162,13 @@ export async function startBed(logDir: string): Promise<Bed> {
       );
     });
     await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
-    stops.push(() => new Promise<void>((resolve) => control.close(() => resolve())));
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          control.closeAllConnections();
+          control.close(() => resolve());
+        }),
+    );
 
     const info = (name: SwitchName): SwitchInfo => ({
       name,

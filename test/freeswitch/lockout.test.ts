@@ -1,0 +1,53 @@
+// Wrong passwords through real FreeSWITCH switches: the edge checks every digest itself, so the
+// failures count across both switches, and once the account's threshold is reached the device is
+// refused on both, even with its right password, until the operator lifts the lock.
+import { afterAll, describe, expect, it } from "vitest";
+import { describeRun, receivedStartLines, stopAllSipp } from "../e2e/harness/sipp";
+import { LOCKOUT } from "./harness/bed";
+import { asked, testBed } from "./harness/context";
+
+const bed = testBed();
+const device = bed.bed.devices["1006"]!;
+const devicePath = `${bed.account}/devices/${device.id}`;
+
+afterAll(async () => {
+  await stopAllSipp();
+  await bed.api("DELETE", `${devicePath}/lockout`).catch(() => undefined);
+  await bed.clearRegistrations();
+});
+
+describe("lockout through FreeSWITCH", () => {
+  it(`${LOCKOUT.threshold} wrong passwords through A and B lock the device on both switches; the operator lifts the lock`, async () => {
+    const phone = bed.phone(device);
+    const since = (await bed.requests()).length;
+    for (let attempt = 0; attempt < LOCKOUT.threshold; attempt++) {
+      const sw = attempt % 2 === 0 ? "a" : "b";
+      const wrong = await bed.register(`lockout-1006-wrong-${attempt}-${sw}`, sw, phone, { password: "not-the-password", final: "403" });
+      expect(wrong.code, describeRun(wrong)).toBe(0);
+      expect(receivedStartLines(wrong)).toEqual(["SIP/2.0 401 Unauthorized", "SIP/2.0 403 Forbidden"]);
+    }
+    const device_ = await bed.api<{ lockedUntil: string | null }>("GET", devicePath);
+    expect(device_.lockedUntil).not.toBeNull();
+    const lockedFor = Date.parse(device_.lockedUntil!) - Date.now();
+    expect(lockedFor).toBeGreaterThan((LOCKOUT.durationSeconds - 30) * 1000);
+    expect(lockedFor).toBeLessThanOrEqual(LOCKOUT.durationSeconds * 1000);
+
+    // The right password is refused too, on either switch.
+    for (const sw of ["a", "b"] as const) {
+      const right = await bed.register(`lockout-1006-right-locked-${sw}`, sw, phone, { final: "403" });
+      expect(right.code, describeRun(right)).toBe(0);
+      expect(receivedStartLines(right).at(-1)).toBe("SIP/2.0 403 Forbidden");
+    }
+    expect(await bed.registrations(device.id)).toEqual([]);
+    // Every refusal was the edge's: each REGISTER asked it once, and no registration event followed.
+    const requests = asked(await bed.requestsAfter(since, (list) => list.filter((r) => r.kind === "directory:sip_auth").length >= LOCKOUT.threshold + 2, 1_000));
+    expect(requests.filter((r) => r.includes("sip_auth 1006"))).toHaveLength(LOCKOUT.threshold + 2);
+    expect(requests.filter((r) => r.includes("sofia::register"))).toEqual([]);
+
+    await bed.api("DELETE", `${devicePath}/lockout`);
+    const again = await bed.register("lockout-1006-right-unlocked", "b", phone);
+    expect(again.code, describeRun(again)).toBe(0);
+    expect(receivedStartLines(again).at(-1)).toBe("SIP/2.0 200 OK");
+    await bed.until("the device is registered", () => bed.registrations(device.id), (items) => items.length === 1, 5_000);
+  });
+});
