@@ -24,10 +24,11 @@ export const LOCKOUT = { threshold: 3, windowSeconds: 300, durationSeconds: 600 
 export const POLICY = { minExpires: 2, defaultExpires: 120, maxExpires: 3600, expiresJitter: 0 };
 /**
  * Fleet timing, shortened so loss and draining show within seconds: a heartbeat every 2 s, a switch
- * silent for 8 s is lost, a draining switch's devices get 3 s. Each isolate's switch snapshot
- * lives SWITCH_CACHE_TTL_MS, the production 5 s: a switch's return must not wait for it.
+ * silent for 8 s is lost, a draining switch's devices get 3 s. The edge's switch snapshot lives
+ * SWITCH_CACHE_TTL_MS, here 15 s (5 s in production): long enough for a switch to restart within
+ * one snapshot's life, so the test of its return would fail if routing waited for a new snapshot.
  */
-export const FLEET_TIMING = { heartbeatSeconds: 2, lostAfterMs: 8_000, cacheTtlMs: 5_000, drainExpires: 3 };
+export const FLEET_TIMING = { heartbeatSeconds: 2, lostAfterMs: 8_000, cacheTtlMs: 15_000, drainExpires: 3 };
 
 export type SwitchName = "a" | "b";
 
