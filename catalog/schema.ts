@@ -35,6 +35,8 @@ export const switches = sqliteTable("switches", {
   credentialNotBefore: integer("credential_not_before").notNull(),
   /** Last authenticated callback or keepalive (ms), written at most every few seconds per edge isolate. */
   lastSeenAt: integer("last_seen_at"),
+  /** The accounts (ids, JSON array) this switch may act for; null: every account of its jurisdiction. */
+  accounts: text("accounts", { mode: "json" }).$type<string[]>(),
   /** Set by an operator before maintenance: devices move off, calls avoid the switch. */
   draining: integer("draining", { mode: "boolean" }).notNull().default(false),
   createdAt: integer("created_at").notNull(),

@@ -7,7 +7,8 @@ import { registrarForId } from "./accounts";
 import { catalog } from "./catalog";
 import type { Env } from "./env";
 
-export async function locateNumber(env: Env, dialed: string): Promise<DestinationResult> {
+/** `serves`: the accounts the asking switch may act for (a number of any other account is unknown to it). */
+export async function locateNumber(env: Env, dialed: string, serves: (accountId: string) => boolean = () => true): Promise<DestinationResult> {
   const candidates = numberCandidates(dialed);
   if (candidates.length === 0) return { kind: "unknown" };
   const owner = await catalog(env)
@@ -15,7 +16,7 @@ export async function locateNumber(env: Env, dialed: string): Promise<Destinatio
     .from(numbers)
     .where(candidates.length === 1 ? eq(numbers.number, candidates[0]!) : inArray(numbers.number, candidates))
     .get();
-  if (!owner) return { kind: "unknown" };
+  if (!owner || !serves(owner.accountId)) return { kind: "unknown" };
   const registrar = registrarForId(env, owner.accountId);
   return registrar ? registrar.locateDestination(owner.number) : { kind: "unknown" };
 }

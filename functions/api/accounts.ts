@@ -1,6 +1,6 @@
 // /accounts: create (operator), list, read, change, delete (operator).
 import { createRoute } from "@hono/zod-openapi";
-import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
 import { policyInconsistency } from "../../durable-objects/account-registrar/rows";
 import type { AccountRecord, RegionHint } from "../../durable-objects/account-registrar/records";
 import { DEFAULT_LOCKOUT } from "../../registrar/lockout";
@@ -8,7 +8,7 @@ import { DEFAULT_POLICY } from "../../registrar/types";
 import { accounts, apiKeys, numbers } from "../../catalog/schema";
 import { accountIdForRealm, registrarForId } from "../accounts";
 import { catalog } from "../catalog";
-import { type Api, type ApiContext, iso, json, jsonBody, operatorOnly, problems, registrarFor, security } from "./common";
+import { type Api, type ApiContext, existingAccounts, iso, json, jsonBody, operatorOnly, problems, registrarFor, security } from "./common";
 import { ProblemError, unwrap } from "./problem";
 import { Account, AccountCreate, AccountParams, AccountSummary, AccountUpdate, Deleted, Pagination, pageOf } from "./schemas";
 
@@ -182,14 +182,5 @@ export function registerAccountRoutes(api: Api) {
  */
 async function callPolicy(c: ApiContext, input: { allowedAccounts: string[] } | undefined) {
   if (input === undefined) return undefined;
-  const allowedAccounts = [...new Set(input.allowedAccounts)];
-  if (allowedAccounts.length > 0) {
-    const found = await catalog(c.env).select({ id: accounts.id }).from(accounts).where(inArray(accounts.id, allowedAccounts)).all();
-    const known = new Set(found.map((row) => row.id));
-    const unknown = allowedAccounts.filter((id) => !known.has(id));
-    if (unknown.length > 0) {
-      throw new ProblemError(422, `no account ${unknown.join(", ")}`, [{ field: "calls.allowedAccounts", message: "unknown account" }]);
-    }
-  }
-  return { allowedAccounts };
+  return { allowedAccounts: await existingAccounts(c, input.allowedAccounts, "calls.allowedAccounts") };
 }

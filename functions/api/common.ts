@@ -2,7 +2,7 @@
 // definitions, record formatting, and reaching an account's object with access checked.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import type { AccountRegistrar } from "../../durable-objects/account-registrar/AccountRegistrar";
 import type { DeviceRecord, NumberRecord } from "../../durable-objects/account-registrar/records";
 import type { Binding } from "../../registrar/types";
@@ -118,4 +118,15 @@ export function operatorOnly(c: ApiContext): void {
   if (c.get("principal").kind !== "operator") {
     throw new ProblemError(403, "only the operator key may do this", [{ field: "Authorization", message: "operator key required" }]);
   }
+}
+
+/** Account ids as given, each once, all of existing accounts; otherwise a 422 naming `field`. */
+export async function existingAccounts(c: ApiContext, ids: string[], field: string): Promise<string[]> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return unique;
+  const found = await catalog(c.env).select({ id: accounts.id }).from(accounts).where(inArray(accounts.id, unique)).all();
+  const known = new Set(found.map((row) => row.id));
+  const unknown = unique.filter((id) => !known.has(id));
+  if (unknown.length > 0) throw new ProblemError(422, `no account ${unknown.join(", ")}`, [{ field, message: "unknown account" }]);
+  return unique;
 }

@@ -262,6 +262,16 @@ export const RegistrationParams = AccountParams.extend({
   registrationId: z.coerce.number().int().min(1).openapi({ param: { name: "registrationId", in: "path" } }),
 });
 
+const SwitchScope = z
+  .array(AccountId)
+  .min(1)
+  .max(1000)
+  .nullable()
+  .openapi({
+    description:
+      "The accounts this switch may act for; a callback for any other account is answered as for an unknown one. Null or absent: every account of its jurisdiction (one operator's own fleet).",
+  });
+
 export const SwitchCreate = z
   .object({
     name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, "letters, digits and . _ - only"),
@@ -272,6 +282,7 @@ export const SwitchCreate = z
       .refine((address) => parseSipUri(address) !== null, "a SIP URI such as sip:10.0.0.4:5060")
       .openapi({ description: "SIP URI peer switches use to reach this one." }),
     jurisdiction: JurisdictionSchema.optional(),
+    accounts: SwitchScope.optional(),
   })
   .strict()
   .openapi("SwitchCreate");
@@ -280,6 +291,7 @@ export const SwitchUpdate = z
   .object({
     name: SwitchCreate.shape.name.optional(),
     address: SwitchCreate.shape.address.optional(),
+    accounts: SwitchScope.optional(),
   })
   .strict()
   .openapi("SwitchUpdate");
@@ -290,6 +302,7 @@ export const Switch = z
     name: z.string(),
     address: z.string(),
     jurisdiction: JurisdictionSchema.nullable(),
+    accounts: z.array(z.string()).nullable().openapi({ description: "The accounts this switch may act for; null: every account of its jurisdiction." }),
     credentialIssuedAt: Timestamp.openapi({ description: "Credentials issued before this instant are refused." }),
     state: z.enum(["alive", "draining", "lost", "unseen"]).openapi({
       description: "lost: silent longer than SWITCH_LOST_AFTER_MS (its bindings are not offered to calls); draining: set by an operator.",

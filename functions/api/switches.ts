@@ -9,7 +9,7 @@ import { switchState } from "../../registrar/fleet";
 import { registrarForId } from "../accounts";
 import { forgetSwitchSnapshot, issueSwitchCredential, lostAfterMs, type SwitchRow } from "../switches/credentials";
 import { fleetMonitor } from "./fleet";
-import { type Api, type ApiContext, iso, json, jsonBody, operatorOnly, problems, security } from "./common";
+import { type Api, type ApiContext, existingAccounts, iso, json, jsonBody, operatorOnly, problems, security } from "./common";
 import { ProblemError } from "./problem";
 import { Deleted, Pagination, Switch, SwitchCreate, SwitchParams, SwitchUpdate, SwitchWithCredential, pageOf } from "./schemas";
 
@@ -20,6 +20,7 @@ const switchView = (row: SwitchRow, lostAfter: number) => ({
   name: row.name,
   address: row.address,
   jurisdiction: row.jurisdiction === "eu" ? ("eu" as const) : null,
+  accounts: row.accounts ?? null,
   credentialIssuedAt: iso(row.credentialNotBefore),
   state: switchState(row, Date.now(), lostAfter),
   lastSeenAt: row.lastSeenAt === null ? null : iso(row.lastSeenAt),
@@ -79,17 +80,18 @@ export function registerSwitchRoutes(api: Api) {
       security,
       summary: "Add a switch to the fleet (operator key); answers its credential once",
       request: { body: jsonBody(SwitchCreate) },
-      responses: { 201: json(SwitchWithCredential, "The switch and its credential."), ...problems(400, 401, 403, 409, 413, 415) },
+      responses: { 201: json(SwitchWithCredential, "The switch and its credential."), ...problems(400, 401, 403, 409, 413, 415, 422) },
     }),
     async (c) => {
       operatorOnly(c);
       const input = c.req.valid("json");
+      const scope = input.accounts ? await existingAccounts(c, input.accounts, "accounts") : null;
       const now = Date.now();
       const id = randomId("sw");
       const credential = await issueSwitchCredential(c.env, id, now);
       const rows = await catalog(c.env)
         .insert(switches)
-        .values({ id, name: input.name, address: input.address, jurisdiction: input.jurisdiction ?? null, credentialNotBefore: now, createdAt: now, updatedAt: now })
+        .values({ id, name: input.name, address: input.address, jurisdiction: input.jurisdiction ?? null, accounts: scope, credentialNotBefore: now, createdAt: now, updatedAt: now })
         .onConflictDoNothing()
         .returning()
         .all();
@@ -149,9 +151,9 @@ export function registerSwitchRoutes(api: Api) {
       path: "/switches/{switchId}",
       tags,
       security,
-      summary: "Rename a switch or change its peer address (operator key)",
+      summary: "Rename a switch, change its peer address or the accounts it may act for (operator key)",
       request: { params: SwitchParams, body: jsonBody(SwitchUpdate) },
-      responses: { 200: json(Switch, "The switch."), ...problems(400, 401, 403, 404, 409, 413, 415) },
+      responses: { 200: json(Switch, "The switch."), ...problems(400, 401, 403, 404, 409, 413, 415, 422) },
     }),
     async (c) => {
       operatorOnly(c);
@@ -161,7 +163,12 @@ export function registerSwitchRoutes(api: Api) {
         const holder = await switchByName(c, changes.name);
         if (holder && holder.id !== switchId) throw nameTaken(changes.name);
       }
-      const row = await updateSwitch(c, switchId, { ...changes, updatedAt: Date.now() });
+      const { accounts: scope, ...rest } = changes;
+      const row = await updateSwitch(c, switchId, {
+        ...rest,
+        ...(scope !== undefined && { accounts: scope === null ? null : await existingAccounts(c, scope, "accounts") }),
+        updatedAt: Date.now(),
+      });
       return c.json(switchView(row, lostAfterMs(c.env)), 200);
     },
   );

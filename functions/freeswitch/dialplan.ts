@@ -5,10 +5,11 @@
 import type { DestinationResult } from "../../durable-objects/account-registrar/records";
 import { holdingSwitches, routeToDevice, type Leg } from "../../registrar/routing";
 import { formatSipUri, parseSipUri } from "../../registrar/sip-uri";
-import { accountIdForRealm, registrarForRealm } from "../accounts";
+import { accountIdForRealm } from "../accounts";
 import { locateNumber } from "../numbers";
 import type { Env } from "../env";
 import { fleet, type SwitchIdentity } from "../switches/credentials";
+import { registrarForSwitch, serves } from "../switches/scope";
 import { field, type Form } from "./form";
 import { dialplanDocument, notFoundDocument } from "./xml";
 
@@ -16,6 +17,8 @@ import { dialplanDocument, notFoundDocument } from "./xml";
 export const REALM_HEADER = "X-Edge-Realm";
 
 type Actions = [string, string][];
+
+const UNKNOWN: DestinationResult = { kind: "unknown" };
 
 export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentity): Promise<string> {
   const destination = field(form, "Caller-Destination-Number");
@@ -28,32 +31,36 @@ export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentit
   const fromPeer = field(form, "variable_sip_acl_authed_by") !== undefined;
   const fromDevice = field(form, "variable_sip_authorized") === "true" && !fromPeer;
 
-  let found: DestinationResult = { kind: "unknown" };
+  // Accounts outside the switch's scope are looked up nowhere: unknown, as a realm no account has.
+  const locateIn = async (realm: string): Promise<DestinationResult> =>
+    (await registrarForSwitch(env, caller, realm)?.locateDestination(destination)) ?? UNKNOWN;
+  const locateAnyNumber = () => locateNumber(env, destination, (accountId) => serves(caller, accountId));
+
+  let found: DestinationResult = UNKNOWN;
   let secondHop = false;
   if (fromPeer && field(form, `variable_sip_h_${REALM_HEADER}`)) {
     // A peer switch hands over a call for a device registered here.
-    const realm = field(form, `variable_sip_h_${REALM_HEADER}`)!;
-    found = await registrarForRealm(env, realm, caller.jurisdiction).locateDestination(destination);
+    found = await locateIn(field(form, `variable_sip_h_${REALM_HEADER}`)!);
     secondHop = true;
   } else if (fromDevice) {
     const realm = field(form, "variable_domain_name") ?? field(form, "variable_sip_auth_realm");
     if (!realm) return notFoundDocument();
     // The caller's account decides where the call is looked up (its call policy, registrar/routing.ts).
     const host = field(form, "variable_sip_req_host")?.toLowerCase();
-    const routed = await registrarForRealm(env, realm, caller.jurisdiction).routeCall({
-      caller: null,
-      destination,
-      requested: host ? { realm: host, accountId: accountIdForRealm(env, host, caller.jurisdiction) } : null,
-    });
+    const registrar = registrarForSwitch(env, caller, realm);
+    const routed = registrar
+      ? await registrar.routeCall({
+          caller: null,
+          destination,
+          requested: host ? { realm: host, accountId: accountIdForRealm(env, host, caller.jurisdiction) } : null,
+        })
+      : ({ status: "authorized", destination: UNKNOWN } as const);
     if (routed.status !== "authorized" || routed.destination === null) return notFoundDocument();
-    found =
-      routed.destination.kind === "elsewhere"
-        ? await registrarForRealm(env, routed.destination.realm, caller.jurisdiction).locateDestination(destination)
-        : routed.destination;
-    if (found.kind === "unknown") found = await locateNumber(env, destination);
+    found = routed.destination.kind === "elsewhere" ? await locateIn(routed.destination.realm) : routed.destination;
+    if (found.kind === "unknown") found = await locateAnyNumber();
   } else if (fromPeer) {
     // A carrier (or a peer without the realm header): only numbers mean anything.
-    found = await locateNumber(env, destination);
+    found = await locateAnyNumber();
   } else {
     return notFoundDocument();
   }

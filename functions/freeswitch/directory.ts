@@ -3,10 +3,10 @@
 // and answers the device's a1-hash with the account's forced interval. `user_call`: a `user/`
 // bridge on this switch needs the domain's dial-string. Anything else: "not found".
 import type { DigestCredentials } from "../../registrar/digest";
-import { registrarForRealm } from "../accounts";
 import { drainExpires } from "../switches/liveness";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
+import { registrarForSwitch } from "../switches/scope";
 import { field, type Form } from "./form";
 import { directoryDocument, notFoundDocument } from "./xml";
 
@@ -62,7 +62,10 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
   const callId = field(form, "sip_call_id");
   const contactUser = field(form, "sip_contact_user");
   const contactHost = field(form, "sip_contact_host");
-  const result = await registrarForRealm(env, realm, caller.jurisdiction).authorizeDevice({
+  // Outside the switch's scope: the same "not found" as a realm no account has.
+  const registrar = registrarForSwitch(env, caller, realm);
+  if (!registrar) return notFoundDocument();
+  const result = await registrar.authorizeDevice({
     username,
     method,
     digest,
@@ -97,7 +100,7 @@ async function userCall(env: Env, form: Form, caller: SwitchIdentity): Promise<s
   const realm = field(form, "domain");
   const username = field(form, "user");
   if (!realm || !username) return notFoundDocument();
-  const credentials = await registrarForRealm(env, realm, caller.jurisdiction).authenticate(username);
+  const credentials = (await registrarForSwitch(env, caller, realm)?.authenticate(username)) ?? null;
   if (!credentials || !credentials.enabled) return notFoundDocument();
   return directoryDocument({
     realm: credentials.realm,

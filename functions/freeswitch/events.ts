@@ -5,9 +5,10 @@
 import { z } from "zod";
 import { AddressError, contactUriOf } from "../../registrar/contact";
 import { ipAddressOf, portOf } from "../../registrar/host";
-import { registrarForRealm } from "../accounts";
+import { refuse } from "../../durable-objects/account-registrar/outcome";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
+import { registrarForSwitch } from "../switches/scope";
 import { ProblemError } from "../api/problem";
 
 const text = z.string().trim().min(1).max(1024);
@@ -64,6 +65,9 @@ function receivedOf(ip: string | undefined, port: string | undefined): string | 
   return `${address}:${number}`;
 }
 
+/** What an account's object answers for a username it does not have (a realm outside the switch's scope gets the same). */
+const noDevice = (username: string) => refuse("not_found", `no device ${username} in this account`, "username");
+
 const unknownDevice = (detail: string) =>
   new ProblemError(404, detail, [{ field: "event.from-user", message: "no such device in this realm" }]);
 
@@ -73,7 +77,10 @@ export async function applyEvent(env: Env, event: Record<string, unknown>, calle
       const e = parsed(RegisterEvent, event);
       const contact = contactUri(e.contact);
       const received = receivedOf(e["network-ip"], e["network-port"]);
-      const result = await registrarForRealm(env, e["from-host"], caller.jurisdiction).register(e["from-user"], {
+      // Outside the switch's scope: answered as a realm no account has (no such device).
+      const registrar = registrarForSwitch(env, caller, e["from-host"]);
+      if (!registrar) throw unknownDevice(`no device ${e["from-user"]} at ${e["from-host"]}`);
+      const result = await registrar.register(e["from-user"], {
         aor: `sip:${e["from-user"]}@${e["from-host"]}`,
         callId: e["call-id"],
         // Events carry no CSeq: the switch's event clock orders them for the same Call-ID.
@@ -92,13 +99,17 @@ export async function applyEvent(env: Env, event: Record<string, unknown>, calle
     }
     case "sofia::unregister": {
       const e = parsed(UnregisterEvent, event);
-      const outcome = await registrarForRealm(env, e["from-host"], caller.jurisdiction).unregister(e["from-user"], contactUri(e.contact));
+      const contact = contactUri(e.contact);
+      const registrar = registrarForSwitch(env, caller, e["from-host"]);
+      const outcome = registrar ? await registrar.unregister(e["from-user"], contact) : noDevice(e["from-user"]);
       if (!outcome.ok) throw unknownDevice(outcome.refusal.detail);
       return { outcome: "unregistered" };
     }
     case "sofia::expire": {
       const e = parsed(ExpireEvent, event);
-      const outcome = await registrarForRealm(env, e.host, caller.jurisdiction).confirmExpiry(e.user, contactUri(e.contact), caller.id);
+      const contact = contactUri(e.contact);
+      const registrar = registrarForSwitch(env, caller, e.host);
+      const outcome = registrar ? await registrar.confirmExpiry(e.user, contact, caller.id) : noDevice(e.user);
       if (!outcome.ok) throw unknownDevice(outcome.refusal.detail);
       return { outcome: "expired" };
     }

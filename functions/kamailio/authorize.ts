@@ -5,11 +5,11 @@ import { AddressError, parseContacts, parsePath, userAndHost } from "../../regis
 import { transportAddressOf } from "../../registrar/host";
 import { canonicalSipUri } from "../../registrar/sip-uri";
 import { remainingSeconds } from "../../registrar/lookup";
-import { registrarForRealm } from "../accounts";
 import { drainExpires } from "../switches/liveness";
 import type { ContactSpec } from "../../registrar/types";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
+import { registrarForSwitch } from "../switches/scope";
 import { challengeFor, credentialsOrChallenge } from "./credentials";
 import { decide, locked, registrarRefusal, type Decision } from "./decision";
 
@@ -72,7 +72,9 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
   const expires = request.expires.trim();
   if (expires !== "" && !/^\d{1,10}$/.test(expires)) return badRequest("Bad Expires");
 
-  const result = await registrarForRealm(env, realm, caller.jurisdiction).registerWithDigest({
+  // A realm outside the switch's scope is answered as an unknown device.
+  const registrar = registrarForSwitch(env, caller, realm);
+  const result = !registrar ? ({ status: "unknown_device" } as const) : await registrar.registerWithDigest({
     username: aor.user,
     digest: offered.digest,
     source: request.source,

@@ -7,10 +7,11 @@ import { userAndHost } from "../../registrar/contact";
 import { ipAddressOf, transportAddressOf } from "../../registrar/host";
 import { holdingSwitches, routeToDevice } from "../../registrar/routing";
 import { canonicalSipUri, formatSipUri, parseSipUri } from "../../registrar/sip-uri";
-import { accountIdForRealm, registrarForRealm } from "../accounts";
+import { accountIdForRealm } from "../accounts";
 import { locateNumber } from "../numbers";
 import type { Env } from "../env";
 import { fleet, type SwitchIdentity } from "../switches/credentials";
+import { registrarForSwitch, serves } from "../switches/scope";
 import { challengeFor, credentialsOrChallenge } from "./credentials";
 import { decide, locked, route, type Decision, type Target } from "./decision";
 
@@ -38,6 +39,9 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
   // address and port): deliver it here or not at all.
   const fromFleet = request.trusted === "true" && switches.addresses().some((address) => sameHostPort(address, request.source));
 
+  // Accounts outside the switch's scope are looked up nowhere: unknown, as a realm no account has.
+  const locateIn = async (realm: string): Promise<DestinationResult> =>
+    (await registrarForSwitch(env, caller, realm)?.locateDestination(callee.user!)) ?? { kind: "unknown" };
   let found: DestinationResult | null = null;
   if (request.trusted !== "true") {
     const from = userAndHost(request.from);
@@ -46,25 +50,26 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
     if ("decision" in offered) return offered.decision;
     if (offered.digest.username !== from.user) return decide(403, "Forbidden");
     // The caller's account decides where the call is looked up (its call policy, registrar/routing.ts).
-    const result = await registrarForRealm(env, from.host, caller.jurisdiction).routeCall({
-      caller: { username: from.user, digest: offered.digest, method, source: request.source },
-      destination: callee.user,
-      requested: { realm: callee.host, accountId: accountIdForRealm(env, callee.host, caller.jurisdiction) },
-    });
+    // A caller's realm outside the switch's scope is answered as an unknown device.
+    const registrar = registrarForSwitch(env, caller, from.host);
+    const result = registrar
+      ? await registrar.routeCall({
+          caller: { username: from.user, digest: offered.digest, method, source: request.source },
+          destination: callee.user,
+          requested: { realm: callee.host, accountId: accountIdForRealm(env, callee.host, caller.jurisdiction) },
+        })
+      : ({ status: "unknown_device" } as const);
     if (result.status === "unknown_device") return decide(403, "Forbidden");
     if (result.status === "locked") return locked(result.until, Date.now());
     if (result.status === "bad_digest") {
       return result.lockedUntil !== null ? locked(result.lockedUntil, Date.now()) : challengeFor(env, 407, from.host, false, now);
     }
     const destination = result.destination!;
-    found =
-      destination.kind === "elsewhere"
-        ? await registrarForRealm(env, destination.realm, caller.jurisdiction).locateDestination(callee.user)
-        : destination;
+    found = destination.kind === "elsewhere" ? await locateIn(destination.realm) : destination;
   }
   // Trusted (a peer switch of the fleet, a carrier): the Request-URI names the callee's own realm.
-  found ??= await registrarForRealm(env, callee.host, caller.jurisdiction).locateDestination(callee.user);
-  if (found.kind === "unknown") found = await locateNumber(env, callee.user);
+  found ??= await locateIn(callee.host);
+  if (found.kind === "unknown") found = await locateNumber(env, callee.user, (accountId) => serves(caller, accountId));
   if (found.kind === "unknown") return NOT_FOUND;
   if (found.kind === "unavailable") return UNAVAILABLE;
 

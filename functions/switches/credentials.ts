@@ -25,6 +25,8 @@ export interface SwitchIdentity {
   jurisdiction: "eu" | null;
   /** An operator is moving its devices off: they get a short forced expiry. */
   draining: boolean;
+  /** The accounts (ids) this switch may act for; null: every account (see scope.ts). */
+  accounts: string[] | null;
 }
 
 interface Claims {
@@ -61,7 +63,14 @@ export async function verifySwitchCredential(env: Env, credential: string, now: 
   if (!claims) return null;
   const row = await knownSwitch(env, claims.s, now);
   if (!row || claims.i < row.credentialNotBefore) return null;
-  return { id: row.id, name: row.name, address: row.address, jurisdiction: row.jurisdiction === "eu" ? "eu" : null, draining: row.draining };
+  return {
+    id: row.id,
+    name: row.name,
+    address: row.address,
+    jurisdiction: row.jurisdiction === "eu" ? "eu" : null,
+    draining: row.draining,
+    accounts: row.accounts ?? null,
+  };
 }
 
 async function checkSignature(key: string, credential: string): Promise<Claims | null> {

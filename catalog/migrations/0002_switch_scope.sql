@@ -1,0 +1,1 @@
+ALTER TABLE `switches` ADD `accounts` text;

@@ -1,0 +1,18 @@
+// A switch's scope: the accounts it may act for. A switch created with a list of accounts is
+// answered, for any realm outside that list, exactly as for a realm no account has; a switch without
+// a list serves every account of its jurisdiction (a single-operator fleet).
+import type { AccountRegistrar } from "../../durable-objects/account-registrar/AccountRegistrar";
+import { accountIdForRealm, registrarForRealm } from "../accounts";
+import type { Env } from "../env";
+import type { SwitchIdentity } from "./credentials";
+
+/** May this switch act for this account? */
+export function serves(caller: SwitchIdentity, accountId: string): boolean {
+  return caller.accounts === null || caller.accounts.includes(accountId);
+}
+
+/** The object of the account a switch named by realm; null when the account is outside the switch's scope. */
+export function registrarForSwitch(env: Env, caller: SwitchIdentity, realm: string): DurableObjectStub<AccountRegistrar> | null {
+  if (caller.accounts !== null && !caller.accounts.includes(accountIdForRealm(env, realm, caller.jurisdiction))) return null;
+  return registrarForRealm(env, realm, caller.jurisdiction);
+}
