@@ -310,6 +310,7 @@ describe("switches", () => {
         name,
         address: "sip:10.0.0.4:5060",
         jurisdiction: null,
+        accounts: null,
         credentialIssuedAt: expect.stringMatching(ISO),
         state: "unseen",
         lastSeenAt: null,
@@ -319,7 +320,7 @@ describe("switches", () => {
       credential: expect.stringMatching(/^wsc1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/),
     });
     const id = created.switch.id;
-    expect(await verifySwitchCredential(env, created.credential, Date.now())).toEqual({ id, name, address: "sip:10.0.0.4:5060", jurisdiction: null, draining: false });
+    expect(await verifySwitchCredential(env, created.credential, Date.now())).toEqual({ id, name, address: "sip:10.0.0.4:5060", jurisdiction: null, draining: false, accounts: null });
 
     const read = await call("GET", `/switches/${id}`);
     // A single read also adds up the registrations the switch holds.
@@ -349,6 +350,7 @@ describe("switches", () => {
       address: "sips:edge.example.net:5061",
       jurisdiction: null,
       draining: false,
+      accounts: null,
     });
   });
 
