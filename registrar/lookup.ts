@@ -1,11 +1,7 @@
-// Which of a device's bindings are still live at a given time (Kamailio registrar's lookup.c, time part).
+// How long a binding has left (Kamailio registrar's lookup.c, time part). Which bindings are live
+// (expiresAt strictly after now) is decided where they are read, in the object's SQL.
 
 import type { Binding } from "./types";
-
-/** The bindings that have not expired at `now` (expiresAt strictly after now). */
-export function liveBindings(bindings: Binding[], now: number): Binding[] {
-  return bindings.filter((binding) => binding.expiresAt > now);
-}
 
 /** Whole seconds left before the binding expires, rounded up; 0 once expired. What a 200 OK's Contact `expires` says. */
 export function remainingSeconds(binding: Pick<Binding, "expiresAt">, now: number): number {

@@ -2,7 +2,7 @@
 // (Deliveries to a real local receiver are tested in test/node/webhooks.test.ts.)
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { registrarForId } from "../../functions/accounts";
 import { backoff, DEFAULT_WEBHOOK_POLICY, signature } from "../../durable-objects/account-registrar/webhooks";
 import { accountKey, call, createAccount, createDevice } from "../helpers";
@@ -76,15 +76,39 @@ describe("webhook deliveries", () => {
     expect(hook).toMatchObject({ cursor: dead[1].seq, attempts: 0, nextAttemptAt: null });
   });
 
-  it("a failing target does not hold up the account's callbacks", async () => {
-    await subscribe({ url: "https://unreachable.invalid/hook" });
+  it("a target holding a delivery open does not hold up the account's callbacks", async () => {
+    const created = await subscribe({ url: "https://slow.example.net/hook" });
     const stub = registrarForId(env, account.id)!;
-    await stub.register("1001", { aor: `sip:1001@${account.realm}`, callId: "c1", cseq: 1, contacts: [{ uri: "sip:1001@192.0.2.1" }], expires: 300 });
-    const delivering = runDurableObjectAlarm(stub);
-    // While the delivery is being attempted, the object still answers switches.
-    expect(await stub.authenticate("1001")).toMatchObject({ username: "1001" });
-    expect(await stub.locate("1001")).toHaveLength(1);
-    await delivering;
+    // The object's outbound fetch (the object runs in this isolate): the delivery stays open,
+    // unanswered, until the test releases it. (A promise cannot be settled across the object's I/O
+    // context, so the held fetch waits on a flag in its own.)
+    let released = false;
+    const inFlight: string[] = [];
+    const outbound = vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      inFlight.push(input instanceof Request ? input.url : String(input));
+      while (!released) await scheduler.wait(1);
+      return new Response(null, { status: 204 });
+    });
+    try {
+      await stub.register("1001", { aor: `sip:1001@${account.realm}`, callId: "c1", cseq: 1, contacts: [{ uri: "sip:1001@192.0.2.1" }], expires: 300 });
+      let delivered = false;
+      const delivering = runDurableObjectAlarm(stub).then(() => (delivered = true));
+      for (let i = 0; i < 5_000 && inFlight.length === 0; i++) await scheduler.wait(1);
+      expect(inFlight).toEqual(["https://slow.example.net/hook"]);
+      // The delivery is open: the object still answers switches, and registers.
+      expect(await stub.authenticate("1001")).toMatchObject({ username: "1001" });
+      expect(await stub.locate("1001")).toHaveLength(1);
+      const second = await stub.register("1001", { aor: `sip:1001@${account.realm}`, callId: "c2", cseq: 1, contacts: [{ uri: "sip:1001@192.0.2.2" }], expires: 300 });
+      expect(second.status).toBe("registered");
+      expect(delivered).toBe(false);
+      released = true;
+      await delivering;
+      const [hook] = (await call("GET", `/accounts/${account.id}/webhooks`, { auth: key })).body.items;
+      expect(hook).toMatchObject({ id: created.body.webhook.id, attempts: 0, lastError: null });
+      expect(hook.cursor).toBeGreaterThan(0);
+    } finally {
+      outbound.mockRestore();
+    }
   });
 
   it("signatures are HMAC-SHA256 over the timestamp and the body; backoff doubles up to an hour", async () => {

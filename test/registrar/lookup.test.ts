@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { liveBindings, remainingSeconds } from "../../registrar/lookup";
+import { remainingSeconds } from "../../registrar/lookup";
 import type { Binding } from "../../registrar/types";
 
 const now = 1_795_557_012_000;
@@ -24,13 +24,6 @@ function binding(id: number, expiresAt: number): Binding {
     updatedAt: now - 60_000,
   };
 }
-
-describe("liveBindings", () => {
-  it("keeps bindings that expire after now and drops those expiring at or before now", () => {
-    const bindings = [binding(1, now + 1), binding(2, now), binding(3, now - 1), binding(4, now + 300_000)];
-    expect(liveBindings(bindings, now).map((b) => b.id)).toEqual([1, 4]);
-  });
-});
 
 describe("remainingSeconds", () => {
   it("rounds the time left up to whole seconds", () => {

@@ -106,9 +106,22 @@ describe("kamailio locate", () => {
 
   it("a wrong caller password is challenged again and counts toward the lockout", async () => {
     await registerOn("1001", 5070, A);
+    expect((await call("PATCH", `/accounts/${accountId}`, { body: { lockout: { threshold: 2 } } })).status).toBe(200);
+    const devices = (await call("GET", `/accounts/${accountId}/devices`)).body.items;
+    const bob = devices.find((d: { username: string }) => d.username === "1002");
+    const lockedUntil = async () => (await call("GET", `/accounts/${accountId}/devices/${bob.id}`)).body.lockedUntil;
+
     const reply = await authenticatedCall(A, {}, "not-bobs-password");
     expect(reply.body.status).toBe(407);
     expect(reply.body.targets).toBeUndefined();
+    expect(await lockedUntil()).toBeNull();
+    // The second wrong answer within the window reaches the threshold of 2: the caller is locked
+    // out, and the right password no longer places the call.
+    expect((await authenticatedCall(A, {}, "not-bobs-password")).body).toMatchObject({ status: 403, reason: "Locked" });
+    expect(await lockedUntil()).not.toBeNull();
+    const right = await authenticatedCall(A);
+    expect(right.body).toMatchObject({ status: 403, reason: "Locked" });
+    expect(right.body.targets).toBeUndefined();
   });
 
   it("a trusted source (a carrier by the proxy's ACL) reaches a number without authentication", async () => {
