@@ -26,18 +26,24 @@ const changes = () =>
   runInDurableObject(stub(), (_i, state) => state.storage.sql.exec("SELECT total_changes() AS n").one().n as number);
 const wrongResponse = (body: string) => withField(body, "sip_auth_response", "0".repeat(32));
 
-async function bindingFromCapture(switchId = "sw_other") {
+async function bindingFromCapture(switchId = "sw_other", contact = "sip:1000@127.0.0.1:5070") {
   // The binding the captured REGISTER refreshes: same Call-ID, same contact user and host.
   const result = await stub().register("1000", {
     aor: `sip:1000@${REALM}`,
     callId: "1-10723@127.0.0.1",
     cseq: 1,
-    contacts: [{ uri: "sip:1000@127.0.0.1:5070" }],
+    contacts: [{ uri: contact }],
     expires: 60,
     switchId,
   });
   expect(result.status).toBe("registered");
 }
+
+/** Every stored binding row of the device, expired or not, as the object holds it. */
+const storedBindings = () =>
+  runInDurableObject(stub(), (_i, state) =>
+    state.storage.sql.exec("SELECT contact, expires_at AS expiresAt, switch_id AS switchId FROM bindings ORDER BY id").toArray(),
+  );
 
 describe("directory sip_auth", () => {
   it("the captured REGISTER verifies and is answered with the device's a1-hash under its realm", async () => {
@@ -88,6 +94,29 @@ describe("directory sip_auth", () => {
     expect(after.expiresAt - Date.now()).toBeCloseTo(Number(user.params["sip-force-expires"]) * 1000, -3);
     // The switch that asked holds the binding now.
     expect(after.switchId).toBe(switchA.id);
+  });
+
+  it("a REGISTER's digest does not bring back a binding that has expired: the switch reports it anew", async () => {
+    await bindingFromCapture();
+    const expiredAt = Date.now() - 1;
+    await runInDurableObject(stub(), (_i, state) => state.storage.sql.exec("UPDATE bindings SET expires_at = ?", expiredAt));
+    const user = directoryUser((await postXml(registerBody, switchA.basic)).text);
+    expect(user.params["a1-hash"]).toBe(await computeHa1("MD5", "1000", REALM, "s3cret-1000"));
+    expect(user.variables.edge_binding).toBeUndefined();
+    expect(await stub().locate("1000")).toEqual([]);
+    expect(await storedBindings()).toEqual([{ contact: "sip:1000@127.0.0.1:5070", expiresAt: expiredAt, switchId: "sw_other" }]);
+  });
+
+  it.each([
+    ["another host", "sip:1000@192.0.2.77:5070"],
+    ["another user", "sip:1999@127.0.0.1:5070"],
+  ])("a REGISTER's digest does not refresh a binding of the same Call-ID with %s in its contact", async (_label, contact) => {
+    await bindingFromCapture("sw_other", contact);
+    const before = await storedBindings();
+    const user = directoryUser((await postXml(registerBody, switchA.basic)).text);
+    expect(user.variables.edge_binding).toBeUndefined();
+    expect(await storedBindings()).toEqual(before);
+    expect(before).toEqual([{ contact, expiresAt: expect.any(Number), switchId: "sw_other" }]);
   });
 
   it("an INVITE sip_auth with a right digest writes no row", async () => {

@@ -3,13 +3,13 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { XMLValidator } from "fast-xml-parser";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import inviteBody from "../../fixtures/freeswitch/dialplan-INVITE-9196.body.txt?raw";
 import registerBody from "../../fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
 import userCallBody from "../../fixtures/freeswitch/directory-user_call-1000.body.txt?raw";
 import registerEvent from "../../fixtures/freeswitch/event-sofia_register.json";
 import { registrarForId } from "../../../functions/accounts";
-import { addDevice, createSwitch, freshAccount, postEvent, postXml, type TestSwitch } from "./support";
+import { addDevice, createSwitch, dialplanActions, directoryUser, freshAccount, postEvent, postXml, type TestSwitch } from "./support";
 
 let sw: TestSwitch;
 let accountId: string;
@@ -73,8 +73,22 @@ const mangledBody = fc
   });
 
 describe("mod_xml_curl bodies", () => {
-  it("any mangled body gets a well-formed XML document and never a 500", async () => {
+  it("the captured bodies, unmangled, get their real answers", async () => {
+    const directory = directoryUser((await postXml(registerBody, sw.basic)).text);
+    expect(directory).toMatchObject({ realm: "127.0.0.4", id: "1000" });
+    expect(directory.params["a1-hash"]).toMatch(/^[0-9a-f]{32}$/);
+    const acme = await freshAccount("acme.test"); // the user_call capture's domain
+    await addDevice(acme.id, "1000", "acme-pass-1000");
+    expect(directoryUser((await postXml(userCallBody, sw.basic)).text)).toMatchObject({ realm: "acme.test", id: "1000" });
+    // 9196 is registered through this same switch: it bridges to its own registration.
+    expect(dialplanActions((await postXml(inviteBody, sw.basic)).text)).toContainEqual(["bridge", "user/9196@127.0.0.4"]);
+  });
+
+  it("any mangled body gets a well-formed XML document and never a 500, and no callback fails on it", async () => {
     const before = await bindingsNow();
+    // The handler of last resort answers "not found" to an exception as well: a request it catches
+    // is a callback that failed, not one refused for its input.
+    const failures = vi.spyOn(console, "error");
     await fc.assert(
       fc.asyncProperty(mangledBody, async (body) => {
         const answer = await postXml(body, sw.basic);
@@ -85,6 +99,8 @@ describe("mod_xml_curl bodies", () => {
       }),
       { numRuns: 150 },
     );
+    expect(failures.mock.calls.filter(([message]) => message === "freeswitch xml callback failed")).toEqual([]);
+    failures.mockRestore();
     // The one live binding is untouched: no mangled request refreshed, moved or removed it.
     expect(await bindingsNow()).toBe(before);
   });

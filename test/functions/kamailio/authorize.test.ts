@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { issueNonce } from "../../../registrar/nonce";
+import { freezeClock } from "../../clock";
 import { call } from "../../helpers";
 import { addDevice, createSwitch, freshAccount, type TestSwitch } from "../freeswitch/support";
 import { answer, challengeOf, kamailio } from "./support";
@@ -123,6 +124,18 @@ describe("kamailio authorize", () => {
     const reply = await registerWithPassword(A, "alice-pass-1001", { contact: "<sip:1001@127.0.0.1:5070>;expires=5" });
     expect(reply.body).toMatchObject({ status: 423, reason: "Interval Too Brief", headers: "Min-Expires: 30\r\n" });
     expect(await registrations()).toEqual([]);
+  });
+
+  it("through a draining switch a REGISTER is granted at most the drain interval, so the device moves off soon", async () => {
+    const clock = freezeClock();
+    expect((await call("POST", `/switches/${A.id}/drain`)).body.state).toBe("draining");
+    clock.advance(Number(env.SWITCH_CACHE_TTL_MS)); // the isolate's switch snapshot re-reads the drain
+    const drained = await registerWithPassword(A, "alice-pass-1001", { contact: "<sip:1001@127.0.0.1:5070>;expires=3600" });
+    expect(drained.body).toMatchObject({ status: 200, headers: "Contact: <sip:1001@127.0.0.1:5070>;expires=60\r\n" });
+    expect(Date.parse((await registrations())[0].expiresAt)).toBe(clock.now() + 60_000);
+    // The same REGISTER through a switch that is not draining keeps what it asked for.
+    const kept = await registerWithPassword(B, "alice-pass-1001", { contact: "<sip:1001@127.0.0.1:5071>;expires=3600", callId: "reg-2@127.0.0.1" });
+    expect(kept.body.headers).toContain("Contact: <sip:1001@127.0.0.1:5071>;expires=3600\r\n");
   });
 
   it("an unknown user is refused after the challenge", async () => {
