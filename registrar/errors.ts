@@ -29,18 +29,3 @@ export function sipReplyFor(error: RegistrarError): SipReply {
       return { status: 400, reason: "Bad Request", headers: {} };
   }
 }
-
-export function describeRegistrarError(error: RegistrarError): string {
-  switch (error.code) {
-    case "interval_too_brief":
-      return `registration interval shorter than the minimum of ${error.minExpires} s`;
-    case "stale_cseq":
-      return `CSeq ${error.cseq} is not newer than the binding already held for Call-ID ${error.callId}`;
-    case "too_many_bindings":
-      return `the device already holds the maximum of ${error.max} live bindings`;
-    case "invalid_wildcard":
-      return `a "*" Contact must be alone and come with Expires: 0`;
-    case "invalid_request":
-      return error.detail;
-  }
-}

@@ -26,9 +26,10 @@ function fail(error: RegistrarError): SaveOutcome {
   return { ok: false, error };
 }
 
+/** A stored binding's fields, read only to match contacts against (a plan writes new fields, never these). */
 function fieldsOf(binding: Binding): BindingFields {
   const { id: _id, deviceId: _deviceId, createdAt: _createdAt, updatedAt: _updatedAt, ...fields } = binding;
-  return { ...fields, path: [...fields.path] };
+  return fields;
 }
 
 /** RFC 3261 §10.3 step 6: a REGISTER must not be older than what it replaces on the same Call-ID. */

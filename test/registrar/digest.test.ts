@@ -282,3 +282,79 @@ describe("parseDigestAuthorization", () => {
     expect(parseDigestAuthorization('Digest username="1000, realm="r", nonce="n", uri="u", response="x')).toBeNull();
   });
 });
+
+describe("digest rules no well-formed response can get around", () => {
+  const md5 = async (text: string): Promise<string> =>
+    [...new Uint8Array(await crypto.subtle.digest("MD5", new TextEncoder().encode(text)))]
+      .map((byte) => byte.toString(16).padStart(2, "0"))
+      .join("");
+  const base = { username: "1000", realm: "example.com", nonce: "abc123", uri: "sip:example.com" };
+  /** The response the registrar's own formula gives for these fields (qop form). */
+  const qopResponse = async (ha1: string, qop: string, nc: string | undefined, cnonce: string | undefined) =>
+    md5(`${ha1}:${base.nonce}:${nc}:${cnonce}:${qop}:${await md5(`REGISTER:${base.uri}`)}`);
+
+  it("qop=auth-int is refused even with the response computed as for auth", async () => {
+    const ha1 = await computeHa1("MD5", "1000", "example.com", "pw");
+    const credentials = { ...base, qop: "auth-int", nc: "00000001", cnonce: "c", response: await qopResponse(ha1, "auth-int", "00000001", "c") };
+    expect(await verifyDigestResponse(ha1, "MD5", credentials, "REGISTER")).toBe(false);
+    // The same fields with qop=auth are right: only the qop refuses it.
+    const auth = { ...credentials, qop: "auth", response: await qopResponse(ha1, "auth", "00000001", "c") };
+    expect(await verifyDigestResponse(ha1, "MD5", auth, "REGISTER")).toBe(true);
+  });
+
+  it("qop=auth without nc or without cnonce is refused whatever the response", async () => {
+    const ha1 = await computeHa1("MD5", "1000", "example.com", "pw");
+    const withoutNc = { ...base, qop: "auth", cnonce: "c", response: await qopResponse(ha1, "auth", undefined, "c") };
+    const withoutCnonce = { ...base, qop: "auth", nc: "00000001", response: await qopResponse(ha1, "auth", "00000001", undefined) };
+    expect(await verifyDigestResponse(ha1, "MD5", withoutNc, "REGISTER")).toBe(false);
+    expect(await verifyDigestResponse(ha1, "MD5", withoutCnonce, "REGISTER")).toBe(false);
+  });
+
+  it("a right response with anything appended is refused", async () => {
+    const ha1 = await computeHa1("MD5", "1000", "example.com", "pw");
+    const response = await qopResponse(ha1, "auth", "00000001", "c");
+    const credentials = { ...base, qop: "auth", nc: "00000001", cnonce: "c", response };
+    expect(await verifyDigestResponse(ha1, "MD5", credentials, "REGISTER")).toBe(true);
+    expect(await verifyDigestResponse(ha1, "MD5", { ...credentials, response: `${response}0` }, "REGISTER")).toBe(false);
+  });
+
+  it("an empty or blank algorithm is MD5", () => {
+    expect(digestAlgorithmOf({ ...base, response: "x", algorithm: "" })).toBe("MD5");
+    expect(digestAlgorithmOf({ ...base, response: "x", algorithm: "  " })).toBe("MD5");
+    expect(digestAlgorithmOf({ ...base, response: "x", algorithm: " md5 " })).toBe("MD5");
+  });
+});
+
+describe("parseDigestAuthorization refuses what is not one well-formed header", () => {
+  const required = 'username="1000", realm="r", nonce="n", uri="sip:r", response="abc"';
+
+  it("gives only the parameters present: absent ones are not there at all", () => {
+    expect(parseDigestAuthorization(`Digest ${required}`)).toStrictEqual({ username: "1000", realm: "r", nonce: "n", uri: "sip:r", response: "abc" });
+  });
+
+  it("a repeated parameter keeps its first value", () => {
+    expect(parseDigestAuthorization(`Digest ${required}, username="2000", response="def"`)).toMatchObject({ username: "1000", response: "abc" });
+  });
+
+  it("gives null for a parameter without a value or without a name", () => {
+    expect(parseDigestAuthorization(`Digest ${required}, opaque`)).toBeNull();
+    expect(parseDigestAuthorization(`Digest opaque, ${required}`)).toBeNull();
+    expect(parseDigestAuthorization(`Digest ="x", ${required}`)).toBeNull();
+    expect(parseDigestAuthorization(`Digest ${required}, ="x"`)).toBeNull();
+  });
+
+  it("gives null when a comma is missing between parameters", () => {
+    expect(parseDigestAuthorization('Digest username="1000" realm="r", nonce="n", uri="sip:r", response="abc"')).toBeNull();
+    expect(parseDigestAuthorization('Digest username=1000 realm="r", nonce="n", uri="sip:r", response="abc"')).toBeNull();
+  });
+
+  it("gives null when the last quoted value is not closed", () => {
+    expect(parseDigestAuthorization('Digest username="1000", realm="r", nonce="n", uri="sip:r", response="abc')).toBeNull();
+  });
+
+  it("gives null unless the header starts with the Digest scheme", () => {
+    expect(parseDigestAuthorization(`XDigest ${required}`)).toBeNull();
+    expect(parseDigestAuthorization(`Basic Digest ${required}`)).toBeNull();
+    expect(parseDigestAuthorization(`  Digest ${required}`)).toMatchObject({ username: "1000" });
+  });
+});

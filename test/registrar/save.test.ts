@@ -165,6 +165,11 @@ describe("planRegister: refresh and CSeq ordering", () => {
     const plan = planOf(planRegister(existing, register({ contacts: [{ uri: `  ${deskPhone}\t` }] }), policy, now));
     expect(plan.updates.map((u) => u.id)).toEqual([1]);
     expect(plan.inserts).toEqual([]);
+    // A stored contact with whitespace around it is the same contact too.
+    const stored = [binding(2, { contact: ` ${softphone} ` })];
+    const again = planOf(planRegister(stored, register({ contacts: [{ uri: softphone }] }), policy, now));
+    expect(again.updates.map((u) => [u.id, u.fields.contact])).toEqual([[2, softphone]]);
+    expect(again.inserts).toEqual([]);
   });
 
   it("a contact with another URI adds a second binding", () => {
@@ -340,14 +345,44 @@ describe("planRegister: contacts within one REGISTER", () => {
   });
 
   it("a REGISTER without a Call-ID or with a negative CSeq is a bad request", () => {
-    expect(planRegister([], register({ callId: "" }), policy, now)).toMatchObject({
-      ok: false,
-      error: { code: "invalid_request" },
-    });
-    expect(planRegister([], register({ cseq: -1 }), policy, now)).toMatchObject({
-      ok: false,
-      error: { code: "invalid_request" },
-    });
+    for (const callId of ["", "  \t"]) {
+      expect(planRegister([], register({ callId }), policy, now)).toEqual({
+        ok: false,
+        error: { code: "invalid_request", detail: "the REGISTER has no Call-ID" },
+      });
+    }
+    for (const cseq of [-1, 1.5, Number.NaN, 2 ** 53]) {
+      expect(planRegister([], register({ cseq }), policy, now)).toEqual({
+        ok: false,
+        error: { code: "invalid_request", detail: `CSeq ${cseq} is not a valid sequence number` },
+      });
+    }
+  });
+
+  it("CSeq 0 is a valid sequence number", () => {
+    expect(planOf(planRegister([], register({ cseq: 0 }), policy, now)).inserts.map((b) => b.cseq)).toEqual([0]);
+  });
+
+  it("a Contact given twice counts at its last place among the others", () => {
+    const plan = planOf(
+      planRegister([], register({ contacts: [{ uri: deskPhone, q: 0.1 }, { uri: softphone }, { uri: deskPhone, q: 0.9 }] }), policy, now),
+    );
+    expect(plan.inserts.map((b) => [b.contact, b.q])).toEqual([
+      [softphone, null],
+      [deskPhone, 0.9],
+    ]);
+  });
+
+  it("a new flow removed again by a later contact of the same REGISTER is not stored", () => {
+    const plan = planOf(
+      planRegister(
+        [],
+        register({ contacts: [{ uri: mobile, instanceId: instance, regId: 1 }, { uri: tablet, instanceId: instance, regId: 1, expires: 0 }] }),
+        policy,
+        now,
+      ),
+    );
+    expect(plan).toEqual({ inserts: [], updates: [], deletes: [] });
   });
 });
 
@@ -400,10 +435,28 @@ describe("planRegister: bindings per device", () => {
     expect(contactsAfter(threePhones, plan)).toEqual([softphone, mobile, tablet].sort());
   });
 
+  it("replace_oldest drops the binding stored first among those refreshed at the same time", () => {
+    const replaceOldest: RegistrationPolicy = { ...policy, maxBindingsPerDevice: 2, overflow: "replace_oldest" };
+    const sameTime = [binding(7, { contact: deskPhone, updatedAt: now - minute }), binding(4, { contact: softphone, updatedAt: now - minute })];
+    const plan = planOf(planRegister(sameTime, register({ contacts: [{ uri: tablet }] }), replaceOldest, now));
+    expect(plan.deletes).toEqual([4]);
+  });
+
   it("replace_oldest still refuses a REGISTER that alone brings more contacts than the limit", () => {
     const replaceOldest: RegistrationPolicy = { ...policy, maxBindingsPerDevice: 1, overflow: "replace_oldest" };
     const outcome = planRegister([], register({ contacts: [{ uri: deskPhone }, { uri: tablet }] }), replaceOldest, now);
     expect(outcome).toEqual({ ok: false, error: { code: "too_many_bindings", max: 1 } });
+  });
+});
+
+describe("the default registration policy", () => {
+  it("refuses a phone past the limit rather than replacing one", () => {
+    const full = Array.from({ length: DEFAULT_POLICY.maxBindingsPerDevice }, (_, i) => binding(i + 1));
+    expect(DEFAULT_POLICY.overflow).toBe("reject");
+    expect(planRegister(full, register({ contacts: [{ uri: tablet }] }), DEFAULT_POLICY, now)).toEqual({
+      ok: false,
+      error: { code: "too_many_bindings", max: DEFAULT_POLICY.maxBindingsPerDevice },
+    });
   });
 });
 
