@@ -99,7 +99,7 @@ export class AccountRegistrar extends DurableObject {
       ...DEFAULT_WEBHOOK_POLICY,
       retryBaseMs: Number(env.WEBHOOK_RETRY_BASE_MS ?? DEFAULT_WEBHOOK_POLICY.retryBaseMs) || DEFAULT_WEBHOOK_POLICY.retryBaseMs,
       maxAttempts: Number(env.WEBHOOK_MAX_ATTEMPTS ?? DEFAULT_WEBHOOK_POLICY.maxAttempts) || DEFAULT_WEBHOOK_POLICY.maxAttempts,
-    });
+    }, () => env.WEBHOOK_ALLOW_PRIVATE === "true");
     void ctx.blockConcurrencyWhile(async () => {
       this.hasSchema =
         ctx.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'account'").toArray().length > 0;
@@ -807,12 +807,12 @@ export class AccountRegistrar extends DurableObject {
       .returning()
       .get();
     this.webhooks.forget();
-    return ok({ webhook: webhookView(row), secret });
+    return ok({ webhook: webhookView(row, this.webhooks.refusal(row)), secret });
   }
 
   listWebhooks(): WebhookView[] {
     if (!this.hasSchema) return [];
-    return this.webhooks.all().map(webhookView);
+    return this.webhooks.all().map((row) => webhookView(row, this.webhooks.refusal(row)));
   }
 
   removeWebhook(webhookId: string): Outcome<{ deleted: string }> {

@@ -1,9 +1,12 @@
 // Webhook deliveries from the account's outbox, driven by the object's alarm: each subscription
 // walks the outbox in sequence order, one event at a time, signed, retried with exponential
 // backoff, and dead-lettered after the last attempt. At least once: the receiver de-duplicates
-// on the event id.
+// on the event id. Before every attempt the target is checked against the current rule (private
+// addresses, WEBHOOK_ALLOW_PRIVATE): a subscription the rule refuses is not delivered, its events
+// wait. A redirect is a failed attempt, never followed.
 import { asc, eq } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import { webhookTargetProblem } from "../../registrar/webhook-target";
 import type { EventLog, RegistrarEvent } from "./events";
 import * as schema from "./schema";
 
@@ -19,6 +22,9 @@ export interface WebhookPolicy {
   /** Per-attempt timeout. */
   timeoutMs: number;
 }
+
+/** The local-development allowance, read when it is needed (at each delivery run and each view). */
+export type AllowPrivate = () => boolean;
 
 export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = { retryBaseMs: 1_000, maxAttempts: 8, timeoutMs: 5_000 };
 const MAX_BACKOFF_MS = 3_600_000;
@@ -56,7 +62,18 @@ export class WebhookDispatcher {
     private readonly db: DrizzleSqliteDODatabase<typeof schema>,
     private readonly outbox: EventLog,
     private readonly policy: WebhookPolicy,
+    private readonly allowPrivate: AllowPrivate,
   ) {}
+
+  /** Why the current rule refuses this subscription's target; null when it may be delivered. */
+  refusal(hook: Pick<WebhookRow, "url">): string | null {
+    return webhookTargetProblem(hook.url, this.allowPrivate());
+  }
+
+  /** Subscriptions the current rule lets deliver. */
+  private deliverable(): WebhookRow[] {
+    return this.all().filter((hook) => this.refusal(hook) === null);
+  }
 
   all(): WebhookRow[] {
     this.cache ??= this.db.select().from(webhooks).orderBy(asc(webhooks.createdAt)).all();
@@ -73,13 +90,13 @@ export class WebhookDispatcher {
 
   /** Whether any subscription takes one of these events: then a delivery run is due now. */
   interestedIn(published: RegistrarEvent[]): boolean {
-    return this.all().some((hook) => published.some((event) => wantsEvent(hook, event)));
+    return this.deliverable().some((hook) => published.some((event) => wantsEvent(hook, event)));
   }
 
   /** When the next delivery run is due; null when every subscription is idle and caught up. */
   nextDue(latestSeq: number, now: number): number | null {
     let due: number | null = null;
-    for (const hook of this.all()) {
+    for (const hook of this.deliverable()) {
       const at = hook.nextAttemptAt ?? (hook.cursor < latestSeq ? now : null);
       if (at !== null && (due === null || at < due)) due = at;
     }
@@ -88,7 +105,7 @@ export class WebhookDispatcher {
 
   /** One delivery run: each due subscription posts its next events in order, stopping at a failure. */
   async run(accountId: string, now: number): Promise<void> {
-    for (const hook of this.all()) {
+    for (const hook of this.deliverable()) {
       if (hook.nextAttemptAt !== null && hook.nextAttemptAt > now) continue;
       await this.deliverSome(accountId, hook.id);
     }
@@ -99,6 +116,7 @@ export class WebhookDispatcher {
     for (let handled = 0; handled < BATCH; ) {
       const hook = this.db.select().from(webhooks).where(eq(webhooks.id, hookId)).get();
       if (!hook) return; // removed meanwhile
+      if (this.refusal(hook) !== null) return; // checked again before each attempt
       const pending = this.outbox.since(hook.cursor, BATCH);
       if (pending.length === 0) {
         if (hook.nextAttemptAt !== null) this.db.update(webhooks).set({ nextAttemptAt: null }).where(eq(webhooks.id, hookId)).run();
@@ -161,9 +179,12 @@ export class WebhookDispatcher {
           [SIGNATURE_HEADER]: await signature(hook.secret, body, Math.floor(Date.now() / 1000)),
         },
         body,
+        // A redirect could aim anywhere (and a 307 would post the body again): never followed.
+        redirect: "manual",
         signal: AbortSignal.timeout(this.policy.timeoutMs),
       });
       await response.body?.cancel();
+      if (response.status >= 300 && response.status < 400) return `HTTP ${response.status}: redirects are not followed`;
       return response.ok ? null : `HTTP ${response.status}`;
     } catch (error) {
       return error instanceof Error ? error.message : String(error);
@@ -187,9 +208,12 @@ export interface WebhookView {
   nextAttemptAt: number | null;
   lastError: string | null;
   createdAt: number;
+  /** `refused`: the current rule refuses the target; nothing is delivered until it allows it again. */
+  state: "active" | "refused";
+  refusedReason: string | null;
 }
 
-export function webhookView(row: WebhookRow): WebhookView {
+export function webhookView(row: WebhookRow, refusedReason: string | null): WebhookView {
   const { secret: _secret, ...view } = row;
-  return view;
+  return { ...view, state: refusedReason === null ? "active" : "refused", refusedReason };
 }

@@ -3,7 +3,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { EVENT_TYPES } from "../../durable-objects/account-registrar/events";
 import type { WebhookView } from "../../durable-objects/account-registrar/webhooks";
-import type { Env } from "../env";
+import { webhookTargetProblem } from "../../registrar/webhook-target";
 import { type Api, iso, json, jsonBody, problems, registrarFor, security } from "./common";
 import { ProblemError, unwrap } from "./problem";
 import { AccountParams, Deleted, Pagination, PlainText, pageOf } from "./schemas";
@@ -30,6 +30,10 @@ const Webhook = z
     nextAttemptAt: z.string().nullable(),
     lastError: z.string().nullable(),
     createdAt: z.string(),
+    state: z.enum(["active", "refused"]).openapi({
+      description: "refused: the current rule refuses the target (a private or local address, or plain http without WEBHOOK_ALLOW_PRIVATE); nothing is delivered and its events wait until the rule allows it again.",
+    }),
+    refusedReason: z.string().nullable().openapi({ description: "Why the target is refused; null when active." }),
   })
   .openapi("Webhook");
 
@@ -47,28 +51,6 @@ const WebhookParams = AccountParams.extend({
 
 const view = (w: WebhookView) => ({ ...w, nextAttemptAt: w.nextAttemptAt === null ? null : iso(w.nextAttemptAt), createdAt: iso(w.createdAt) });
 
-/**
- * In production a webhook may not aim at this machine or a private network: the URL must be
- * https to a public host. WEBHOOK_ALLOW_PRIVATE=true (local development, tests) lifts that.
- */
-export function webhookTargetProblem(env: Env, url: URL): string | null {
-  if (env.WEBHOOK_ALLOW_PRIVATE === "true") return url.protocol === "http:" || url.protocol === "https:" ? null : "only http and https URLs";
-  if (url.protocol !== "https:") return "webhook URLs must use https";
-  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) return "a local host name";
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  if (v4) {
-    const [a, b] = [Number(v4[1]), Number(v4[2])];
-    if (a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127)) {
-      return "a loopback or private address";
-    }
-  }
-  if (host.includes(":") && (host === "::1" || host === "::" || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith("::ffff:"))) {
-    return "a loopback or private address";
-  }
-  return null;
-}
-
 export function registerWebhookRoutes(api: Api) {
   api.openapi(
     createRoute({
@@ -83,7 +65,7 @@ export function registerWebhookRoutes(api: Api) {
     async (c) => {
       const stub = await registrarFor(c, c.req.valid("param").accountId);
       const input = c.req.valid("json");
-      const refused = webhookTargetProblem(c.env, new URL(input.url));
+      const refused = webhookTargetProblem(input.url, c.env.WEBHOOK_ALLOW_PRIVATE === "true");
       if (refused) throw new ProblemError(422, `this webhook URL is not allowed: ${refused}`, [{ field: "url", message: refused }]);
       const created = unwrap(await stub.subscribeWebhook({ url: input.url, types: input.types ?? null, includeRefreshed: input.includeRefreshed ?? false }));
       return c.json({ webhook: view(created.webhook), secret: created.secret }, 201);

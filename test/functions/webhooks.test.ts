@@ -1,6 +1,6 @@
 // Webhook subscriptions through the API, and what the object does when a target cannot be reached.
 // (Deliveries to a real local receiver are tested in test/node/webhooks.test.ts.)
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { registrarForId } from "../../functions/accounts";
@@ -119,5 +119,35 @@ describe("webhook deliveries", () => {
     expect(await crypto.subtle.verify("HMAC", key, mac, new TextEncoder().encode('1800000000.{"a":1}'))).toBe(true);
     expect([1, 2, 3, 4].map((n) => backoff(n, DEFAULT_WEBHOOK_POLICY))).toEqual([1000, 2000, 4000, 8000]);
     expect(backoff(30, DEFAULT_WEBHOOK_POLICY)).toBe(3_600_000);
+  });
+});
+
+describe("webhook targets checked at creation and at every delivery", () => {
+  it("the private and special forms are refused at creation, naming the field", async () => {
+    for (const url of ["https://localhost./", "https://localhost.localdomain/", "https://[::7f00:1]/", "https://[64:ff9b::a9fe:a9fe]/", "https://[2002:7f00:1::]/", "https://[fec0::1]/", "https://240.0.0.1/", "https://0x7f.1/", "https://[::ffff:169.254.169.254]/"]) {
+      const refused = await subscribe({ url });
+      expect(refused.status, url).toBe(422);
+      expect(refused.body.errors[0].field).toBe("url");
+    }
+    expect((await subscribe({ url: "https://hook\u0000s.example.net/" })).status).toBe(400);
+    expect((await call("GET", `/accounts/${account.id}/webhooks`, { auth: key })).body.items).toEqual([]);
+  });
+
+  it("a subscription made under the local-development allowance is not delivered once the allowance is off, and says so", async () => {
+    const stub = registrarForId(env, account.id)!;
+    const made = await subscribe({ url: "https://hooks.example.net/whistle" });
+    // As if made while WEBHOOK_ALLOW_PRIVATE was true: its target now aims at this machine.
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE webhooks SET url = ? WHERE id = ?", "http://127.0.0.1:9/hook", made.body.webhook.id);
+    });
+    await stub.register("1001", { aor: `sip:1001@${account.realm}`, callId: "c-refused", cseq: 1, contacts: [{ uri: "sip:1001@192.0.2.9" }], expires: 300 });
+    for (let i = 0; i < 5; i++) await runDurableObjectAlarm(stub);
+    const [hook] = (await call("GET", `/accounts/${account.id}/webhooks`, { auth: key })).body.items;
+    expect(hook).toMatchObject({ state: "refused", cursor: made.body.webhook.cursor, attempts: 0, lastError: null, nextAttemptAt: null });
+    expect(hook.refusedReason).toMatch(/https/);
+    expect((await call("GET", `/accounts/${account.id}/webhooks/${hook.id}/dead-letters`, { auth: key })).body.items).toEqual([]);
+    // A public target is active.
+    const other = await subscribe({ url: "https://hooks.example.net/other" });
+    expect(other.body.webhook).toMatchObject({ state: "active", refusedReason: null });
   });
 });

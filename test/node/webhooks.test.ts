@@ -30,7 +30,7 @@ const deliveries: Delivery[] = [];
  * How the receiver answers: per path, a list of statuses by attempt (last one repeats); with
  * `hold`, every request is kept open, unanswered, until the test calls `releaseHeld()`.
  */
-const behaviour: Record<string, { statuses: number[]; hold?: boolean }> = {};
+const behaviour: Record<string, { statuses: number[]; hold?: boolean; headers?: Record<string, string> }> = {};
 const attemptsPerEvent = new Map<string, number>();
 /** Requests the receiver holds open, by path: answering one sends its reply. */
 const held: { path: string; answer: () => void; abandoned: boolean }[] = [];
@@ -106,7 +106,7 @@ beforeAll(async () => {
       const status = plan.statuses[Math.min(attempt, plan.statuses.length) - 1]!;
       const answer = () => {
         deliveries.push({ path, headers: req.headers, body, answered: status, at: Date.now() });
-        res.writeHead(status).end();
+        res.writeHead(status, plan.headers ?? {}).end();
       };
       if (!plan.hold) return answer();
       const entry = { path, answer, abandoned: false };
@@ -229,4 +229,21 @@ describe("webhooks against a local receiver", () => {
     });
     await api("DELETE", `/accounts/${demo.account.id}/webhooks/${created.body.webhook.id}`);
   }, 60_000); // a callback that waited for the held delivery would never be answered: fail, do not hang
+
+  it("a redirect is a failed attempt and is never followed, even a 307 that would post the body again", async () => {
+    behaviour["/moved"] = { statuses: [307], headers: { location: receiverUrl("/elsewhere") } };
+    const created = await api("POST", `/accounts/${demo.account.id}/webhooks`, { url: receiverUrl("/moved"), types: ["binding.created"] });
+    await switchEvent("sofia::register", 5074);
+    let letters: any[] = [];
+    const deadline = Date.now() + 30_000;
+    while (letters.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      letters = (await api("GET", `/accounts/${demo.account.id}/webhooks/${created.body.webhook.id}/dead-letters`)).body.items;
+    }
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ attempts: 3, lastError: "HTTP 307: redirects are not followed" });
+    expect(deliveries.filter((d) => d.path === "/moved")).toHaveLength(3);
+    expect(deliveries.filter((d) => d.path === "/elsewhere")).toEqual([]);
+    await api("DELETE", `/accounts/${demo.account.id}/webhooks/${created.body.webhook.id}`);
+  });
 });
