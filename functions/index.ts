@@ -6,11 +6,14 @@ import { createKamailioApp } from "./kamailio/app";
 import { answerError, problemResponse } from "./api/problem";
 import { registrarForRealm } from "./accounts";
 import type { Env } from "./env";
+import { securityHeaders } from "./security-headers";
 
 export { AccountRegistrar } from "../durable-objects/account-registrar/AccountRegistrar";
 export { FleetMonitor } from "../durable-objects/fleet-monitor/FleetMonitor";
 
 const app = new Hono<{ Bindings: Env }>();
+
+app.use(securityHeaders());
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 // The runtime's own ceilings, measured beside the real routes by the benchmarks. Off unless

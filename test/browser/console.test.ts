@@ -24,6 +24,10 @@ async function signIn(p: Page, key: string) {
 
 function watch(p: Page) {
   p.on("pageerror", (error) => pageErrors.push(`pageerror: ${error.message}`));
+  // Every Content-Security-Policy violation the page reports (the browser blocks and reports it).
+  void p.addInitScript(() =>
+    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)),
+  );
   p.on("console", (message) => {
     if (message.type() === "error" && !/Failed to load resource/.test(message.text())) pageErrors.push(`console: ${message.text()}`);
   });
@@ -42,6 +46,19 @@ afterAll(async () => {
 });
 
 describe("the web console", () => {
+  it("is served with a Content-Security-Policy without inline script, frame-ancestors 'none', nosniff and no referrer", async () => {
+    const response = await page.goto(edge.base);
+    const headers = response!.headers();
+    expect(headers["content-security-policy"]).toMatch(/script-src 'self'(;|$)/);
+    expect(headers["content-security-policy"]).toMatch(/frame-ancestors 'none'/);
+    expect(headers["content-security-policy"]).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(headers["x-content-type-options"]).toBe("nosniff");
+    expect(headers["referrer-policy"]).toBe("no-referrer");
+    const api = await fetch(`${edge.base}/api/v1/openapi.json`);
+    expect(api.headers.get("content-security-policy")).toMatch(/default-src 'none'/);
+    expect(api.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
   it("signs in with the demo account key and shows the account's devices", async () => {
     await page.goto(`${edge.base}/`);
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
