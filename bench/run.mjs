@@ -116,9 +116,13 @@ const fx = fixtures(root);
 const xmlHeaders = (sw) => ({ "content-type": "application/x-www-form-urlencoded", "user-agent": "freeswitch-xml/1.0", authorization: sw.basic });
 const kamHeaders = (sw) => ({ "content-type": "application/json", authorization: sw.basic });
 
-/** A pool of `size` pre-encoded requests per worker, each with its own fresh edge nonce. */
-function noncePool(vars, realm, size, build) {
-  return Array.from({ length: CONCURRENCY }, (_, w) => Array.from({ length: size }, (_, i) => build(w, i, edgeNonce(vars.SWITCH_SIGNING_KEY, realm))));
+/**
+ * A pool of `size` pre-encoded requests per worker, each with its own fresh edge nonce, issued for
+ * the source and Call-ID `bindingOf(w)` names (the worker's requests come from there).
+ */
+function noncePool(vars, realm, size, bindingOf, build) {
+  return Array.from({ length: CONCURRENCY }, (_, w) =>
+    Array.from({ length: size }, (_, i) => build(w, i, edgeNonce(vars.SWITCH_SIGNING_KEY, realm, bindingOf(w)))));
 }
 
 function scenarios(ctx) {
@@ -162,8 +166,8 @@ function scenarios(ctx) {
   let authorizePool = null;
   list.push({ id: "g", name: "Kamailio authorize (digest, fresh nonce)", key: "authorize", account: realm, objectRequests: 1,
     prepare() {
-      authorizePool = noncePool(vars, realm, poolSize, (w, i, nonce) =>
-        digestAuthorization({ username: devices.kamailio[w], realm, password: ctx.password(devices.kamailio[w]), method: "REGISTER", uri: `sip:${realm}:5060`, nonce }));
+      authorizePool = noncePool(vars, realm, poolSize, (w) => ({ source: `127.0.0.1:${7000 + w}`, callId: `kam-${devices.kamailio[w]}@127.0.0.1` }), (w, i, nonce) =>
+        digestAuthorization({ username: devices.kamailio[w], realm, password: ctx.password(devices.kamailio[w]), method: "REGISTER", uri: `sip:${realm}`, nonce }));
     },
     next: (w, i) => {
       const u = devices.kamailio[w];
@@ -178,8 +182,8 @@ function scenarios(ctx) {
   let locatePool = null;
   list.push({ id: "h", name: "Kamailio locate (caller digest)", key: "locate", account: realm, objectRequests: 1,
     prepare() {
-      locatePool = noncePool(vars, realm, poolSize, (w, i, nonce) => enc({ method: "POST", path: "/kamailio/v1/locate", headers: kamHeaders(A), body: JSON.stringify({
-        method: "INVITE", requestUri: `sip:9196@${realm}`, from: `sip:1000@${realm}`,
+      locatePool = noncePool(vars, realm, poolSize, (w) => ({ source: `127.0.0.1:${8000 + w}`, callId: `call-${w}@127.0.0.1` }), (w, i, nonce) => enc({ method: "POST", path: "/kamailio/v1/locate", headers: kamHeaders(A), body: JSON.stringify({
+        method: "INVITE", requestUri: `sip:9196@${realm}`, from: `sip:1000@${realm}`, callId: `call-${w}@127.0.0.1`,
         authorization: digestAuthorization({ username: "1000", realm, password: "s3cret-1000", method: "INVITE", uri: `sip:9196@${realm}`, nonce }),
         source: `127.0.0.1:${8000 + w}`, trusted: "false" }) }));
     },
@@ -452,7 +456,7 @@ function scaleOps(ctx) {
       const userOf = (w) => `d${200 + w}`;
       return {
         prepare() {
-          pool = noncePool(ctx.vars, realm, Math.ceil(((1 + SCALE_DURATION) * 6000) / CONCURRENCY) + 100, (w, i, nonce) =>
+          pool = noncePool(ctx.vars, realm, Math.ceil(((1 + SCALE_DURATION) * 6000) / CONCURRENCY) + 100, (w) => ({ source: `${contactHost(200 + w)}:5060`, callId: `seed-${userOf(w)}` }), (w, i, nonce) =>
             digestAuthorization({ username: userOf(w), realm, password: pw(userOf(w)), method: "REGISTER", uri: `sip:${realm}`, nonce }));
         },
         next: (w, i) => {

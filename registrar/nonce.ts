@@ -1,7 +1,10 @@
 // Digest nonces issued by the edge itself (RFC 7616 §3.3 leaves the form to the server): the issue
-// time, a random part and an HMAC over both and the realm. Any switch and any edge location can
-// check one without shared state; an old one is "stale" (the client retries with the new nonce
-// and the same password, no prompt).
+// time, a random part and an HMAC over both, the realm and what the nonce was issued for (the
+// request's source address and Call-ID, as Kamailio's auth_checks_register / auth_checks_no_dlg
+// do). Any switch and any edge location can check one without shared state; one presented from
+// another source or under another Call-ID is not valid; an old one is "stale" (the client retries
+// with the new nonce and the same password, no prompt). Reuse is refused by the account's object
+// (registrar/replay.ts), which sees every use whichever switch it came through.
 import { base64url, fromBase64url } from "./bytes";
 
 const encoder = new TextEncoder();
@@ -19,39 +22,60 @@ function keyFor(secret: string): Promise<CryptoKey> {
 const TIME_BYTES = 8;
 const RANDOM_BYTES = 8;
 const MAC_BYTES = 16;
+/** A nonce dated this far ahead of the checker's clock was not issued by a sane clock. */
+export const CLOCK_SKEW_MS = 5_000;
 
-async function mac(secret: string, realm: string, head: Uint8Array): Promise<Uint8Array> {
-  const prefix = encoder.encode(`${realm}\n`);
+/** What a nonce is issued for: the request's source (`ip:port` as the switch reports it) and Call-ID. */
+export interface NonceBinding {
+  source: string;
+  callId: string;
+}
+
+async function mac(secret: string, realm: string, binding: NonceBinding, head: Uint8Array): Promise<Uint8Array> {
+  // JSON keeps the three texts apart whatever characters they hold.
+  const prefix = encoder.encode(JSON.stringify([realm, binding.source, binding.callId]));
   const data = new Uint8Array(prefix.length + head.length);
   data.set(prefix);
   data.set(head, prefix.length);
   return new Uint8Array(await crypto.subtle.sign("HMAC", await keyFor(secret), data)).slice(0, MAC_BYTES);
 }
 
-export async function issueNonce(secret: string, realm: string, now: number): Promise<string> {
+export async function issueNonce(secret: string, realm: string, binding: NonceBinding, now: number): Promise<string> {
   const head = new Uint8Array(TIME_BYTES + RANDOM_BYTES);
   new DataView(head.buffer).setBigUint64(0, BigInt(Math.max(0, Math.floor(now))));
   head.set(crypto.getRandomValues(new Uint8Array(RANDOM_BYTES)), TIME_BYTES);
-  const signed = await mac(secret, realm, head);
+  const signed = await mac(secret, realm, binding, head);
   const nonce = new Uint8Array(head.length + signed.length);
   nonce.set(head);
   nonce.set(signed, head.length);
   return base64url(nonce);
 }
 
-export type NonceCheck = "valid" | "stale" | "invalid";
+/**
+ * `invalid`: not one of ours for this realm, source and Call-ID (forged, altered, another realm,
+ * presented from elsewhere), or dated in the future. `stale`: ours but older than the lifetime.
+ * `valid` comes with the instant the nonce stops being accepted.
+ */
+export type NonceCheck = { verdict: "valid"; expiresAt: number } | { verdict: "stale" } | { verdict: "invalid" };
 
-/** `invalid`: not one of ours for this realm (forged, altered, another realm). `stale`: ours but older than the lifetime. */
-export async function checkNonce(secret: string, realm: string, nonce: string, now: number, lifetimeSeconds: number): Promise<NonceCheck> {
+export async function checkNonce(
+  secret: string,
+  realm: string,
+  nonce: string,
+  binding: NonceBinding,
+  now: number,
+  lifetimeSeconds: number,
+): Promise<NonceCheck> {
   const bytes = fromBase64url(nonce);
-  if (!bytes || bytes.length !== TIME_BYTES + RANDOM_BYTES + MAC_BYTES) return "invalid";
+  if (!bytes || bytes.length !== TIME_BYTES + RANDOM_BYTES + MAC_BYTES) return { verdict: "invalid" };
   const head = bytes.slice(0, TIME_BYTES + RANDOM_BYTES);
-  const expected = await mac(secret, realm, head);
+  const expected = await mac(secret, realm, binding, head);
   const given = bytes.slice(TIME_BYTES + RANDOM_BYTES);
-  if (!crypto.subtle.timingSafeEqual(expected, given)) return "invalid";
+  if (!crypto.subtle.timingSafeEqual(expected, given)) return { verdict: "invalid" };
   const issued = Number(new DataView(head.buffer).getBigUint64(0));
-  if (issued > now + 5_000) return "invalid"; // from the future: not issued by a sane clock
-  return now - issued > lifetimeSeconds * 1000 ? "stale" : "valid";
+  if (issued > now + CLOCK_SKEW_MS) return { verdict: "invalid" };
+  const expiresAt = issued + lifetimeSeconds * 1000;
+  return now > expiresAt ? { verdict: "stale" } : { verdict: "valid", expiresAt };
 }
 
 /** The WWW-Authenticate / Proxy-Authenticate value for a challenge. */

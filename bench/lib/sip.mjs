@@ -86,12 +86,16 @@ export function registerEventBody(capture, { username, realm, callId, contactHos
   return `event=${encodeURIComponent(JSON.stringify(event))}`;
 }
 
-/** An edge nonce (registrar/nonce.ts): 8-byte issue time, 8 random bytes, 16 bytes of HMAC-SHA-256. */
-export function edgeNonce(secret, realm, now = Date.now()) {
+/**
+ * An edge nonce (registrar/nonce.ts): 8-byte issue time, 8 random bytes, 16 bytes of HMAC-SHA-256
+ * over the realm, the request's source and Call-ID it is issued for, and those 16 bytes.
+ */
+export function edgeNonce(secret, realm, { source, callId }, now = Date.now()) {
   const head = Buffer.alloc(16);
   head.writeBigUInt64BE(BigInt(Math.floor(now)), 0);
   randomBytes(8).copy(head, 8);
-  const mac = createHmac("sha256", `nonce:${secret}`).update(Buffer.concat([Buffer.from(`${realm}\n`), head])).digest().subarray(0, 16);
+  const bound = Buffer.from(JSON.stringify([realm, source, callId]));
+  const mac = createHmac("sha256", `nonce:${secret}`).update(Buffer.concat([bound, head])).digest().subarray(0, 16);
   return Buffer.concat([head, mac]).toString("base64url");
 }
 

@@ -8,6 +8,7 @@ import { contactIs } from "../../registrar/contact";
 import { digestAlgorithmOf, verifyDigestResponse, type DigestCredentials } from "../../registrar/digest";
 import { withJitter } from "../../registrar/expiry";
 import { isLocked, lockAfterFailure, windowStart, type LockoutPolicy } from "../../registrar/lockout";
+import { nonceCount, nonceKey } from "../../registrar/replay";
 import { calleeAccount, numberCandidates } from "../../registrar/routing";
 import { planRegister } from "../../registrar/save";
 import type { Binding, BindingFields, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
@@ -15,6 +16,7 @@ import { EVENTS_PROTOCOL, EventLog, eventView, wants, type Listener, type NewEve
 import { BindingStatements } from "./binding-sql";
 import { CommitGroup } from "./commit-group";
 import { DeviceCache } from "./device-cache";
+import { NonceUses, NONCE_SWEEP_BATCH, NONCE_USE_MARGIN_MS, type NonceUse } from "./nonce-uses";
 import { SqlMeter, type Usage } from "./meter";
 import { DEFAULT_WEBHOOK_POLICY, WebhookDispatcher, webhookView, type WebhookView } from "./webhooks";
 import {
@@ -48,6 +50,7 @@ import type {
   DigestRegistration,
   DigestRegistrationResult,
   DeviceChanges,
+  NonceGuard,
   DeviceCredentials,
   DeviceInput,
   DeviceRecord,
@@ -61,6 +64,8 @@ const { account, authFailures, bindings, deadLetters, devices, numbers, webhooks
 
 /** Expired bindings removed per alarm run; more are left to an immediate follow-up run. */
 export const SWEEP_BATCH = 50;
+/** While used nonces are remembered, the alarm comes back at least this often to sweep them. */
+export const NONCE_SWEEP_INTERVAL_MS = 60_000;
 
 
 export class AccountRegistrar extends DurableObject {
@@ -85,6 +90,8 @@ export class AccountRegistrar extends DurableObject {
   private readonly group: CommitGroup;
   /** The bindings statements of the callbacks' hot path. */
   private readonly bindingSql: BindingStatements;
+  /** Digest nonces used, against replay. */
+  private readonly nonces: NonceUses;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -92,6 +99,7 @@ export class AccountRegistrar extends DurableObject {
     const metered = this.meter.view();
     this.db = drizzle(metered, { schema });
     this.bindingSql = new BindingStatements(metered.sql);
+    this.nonces = new NonceUses(metered.sql);
     this.q = prepareQueries(this.db);
     this.group = new CommitGroup(ctx.storage);
     this.events = new EventLog(this.db);
@@ -346,9 +354,10 @@ export class AccountRegistrar extends DurableObject {
    * needs no second request for a refresh. A right INVITE digest writes nothing.
    */
   async authorizeDevice(request: DeviceAuthorization): Promise<AuthorizationResult> {
-    const checked = await this.checkDigest(request.username, request.method, request.digest, request.source);
+    const checked = await this.checkDigest(request.username, request.method, request.digest, request.source, request.nonce);
     if ("status" in checked) return checked;
     const { acct, now } = checked;
+    if (checked.use && !(await this.claimNonce(checked.use))) return { status: "replayed" };
     const policy = policyOf(acct);
     const jittered = withJitter(policy.defaultExpires, policy.expiresJitter, Math.random());
     const forceExpires = Math.max(Math.min(jittered, policy.maxExpires, request.capExpires ?? Infinity), policy.minExpires);
@@ -361,10 +370,10 @@ export class AccountRegistrar extends DurableObject {
    * checked here (failures count toward the lockout), then the registration is applied.
    */
   async registerWithDigest(request: DigestRegistration): Promise<DigestRegistrationResult> {
-    const checked = await this.checkDigest(request.username, "REGISTER", request.digest, request.source);
+    const checked = await this.checkDigest(request.username, "REGISTER", request.digest, request.source, request.nonce);
     if ("status" in checked) return checked;
     const register = { ...request.register, switchId: request.switchId };
-    return this.register(request.username, request.capExpires === undefined ? register : capped(register, request.capExpires, policyOf(checked.acct)));
+    return this.applyRegister(request.username, request.capExpires === undefined ? register : capped(register, request.capExpires, policyOf(checked.acct)), checked.use);
   }
 
   /**
@@ -374,9 +383,10 @@ export class AccountRegistrar extends DurableObject {
    */
   async routeCall(request: CallRouting): Promise<CallRoutingResult> {
     if (request.caller) {
-      const { username, method, digest, source } = request.caller;
-      const checked = await this.checkDigest(username, method, digest, source);
+      const { username, method, digest, source, nonce } = request.caller;
+      const checked = await this.checkDigest(username, method, digest, source, nonce);
       if ("status" in checked) return checked;
+      if (checked.use && !(await this.claimNonce(checked.use))) return { status: "replayed" };
     }
     if (request.destination === null) return { status: "authorized", destination: null };
     const acct = this.accountRow();
@@ -392,30 +402,41 @@ export class AccountRegistrar extends DurableObject {
   /**
    * The one place a device's digest is checked. A locked device is refused whatever it sends; a
    * wrong digest counts toward the lockout. The code after the digest computation runs without
-   * awaiting, so what it reads and writes is one step.
+   * awaiting, so what it reads and writes is one step. A right digest comes with the nonce use to
+   * claim (in the transaction that acts on it), if its nonce is guarded.
    */
   private async checkDigest(
     username: string,
     method: string,
     digest: DigestCredentials,
     source: string,
-  ): Promise<DigestFailure | { acct: AccountRow; device: DeviceRow; now: number }> {
+    guard: NonceGuard,
+  ): Promise<DigestFailure | { acct: AccountRow; device: DeviceRow; now: number; use: NonceUse | null }> {
     const acct = this.accountRow();
     const device = this.deviceByUsername(username);
     if (!acct || !device || !device.enabled) return { status: "unknown_device" };
     if (isLocked(device.lockedUntil, Date.now())) return { status: "locked", until: device.lockedUntil! };
     const algorithm = digestAlgorithmOf(digest);
-    const right =
-      algorithm !== null &&
-      digest.username === device.username &&
-      digest.realm === acct.realm &&
-      (await verifyDigestResponse(algorithm === "MD5" ? device.ha1Md5 : device.ha1Sha256, algorithm, digest, method));
+    const count = nonceCount(digest.nc);
+    const [verified, key] = await Promise.all([
+      algorithm !== null && verifyDigestResponse(algorithm === "MD5" ? device.ha1Md5 : device.ha1Sha256, algorithm, digest, method),
+      nonceKey(digest.nonce),
+    ]);
+    const right = verified && digest.username === device.username && digest.realm === acct.realm && !Number.isNaN(count);
     const now = Date.now();
     const current = this.deviceByUsername(username);
     if (!current || !current.enabled) return { status: "unknown_device" };
     if (isLocked(current.lockedUntil, now)) return { status: "locked", until: current.lockedUntil! };
     if (!right) return { status: "bad_digest", lockedUntil: this.countFailure(current.id, source, lockoutOf(acct), now) };
-    return { acct, device: current, now };
+    const guarded = guard.record === "every-use" || digest.qop === undefined;
+    return { acct, device: current, now, use: guarded ? { key, count, expiresAt: guard.expiresAt } : null };
+  }
+
+  /** Claim a nonce use in a commit of its own; false for a replay. */
+  private async claimNonce(use: NonceUse): Promise<boolean> {
+    const claimed = await this.group.run(() => this.nonces.claim(use));
+    if (claimed) await this.expireNoLaterThan(use.expiresAt + NONCE_USE_MARGIN_MS);
+    return claimed;
   }
 
   /** Record a wrong digest; lock the device once the window holds enough. Answers the lock's end, if any. */
@@ -496,6 +517,13 @@ export class AccountRegistrar extends DurableObject {
 
   /** Apply a REGISTER (already authenticated by the switch or the edge) to the device's bindings. */
   async register(username: string, request: RegisterRequest): Promise<RegisterResult> {
+    const result = await this.applyRegister(username, request, null);
+    // With no nonce use to claim there is no replay.
+    return result.status === "replayed" ? { status: "unknown_device" } : result;
+  }
+
+  /** A REGISTER applied in the same transaction as the claim of its digest's nonce use, if any. */
+  private async applyRegister(username: string, request: RegisterRequest, use: NonceUse | null): Promise<RegisterResult | { status: "replayed" }> {
     const acct = this.accountRow();
     const device = this.deviceByUsername(username);
     if (!acct || !device || !device.enabled) return { status: "unknown_device" };
@@ -504,6 +532,7 @@ export class AccountRegistrar extends DurableObject {
     const about = { deviceId: device.id, username: device.username, source: request.received ?? null, switchId: request.switchId ?? null };
     // Read, plan and write in one synchronous step of the group commit.
     const applied = await this.group.run(() => {
+      if (use && !this.nonces.claim(use)) return { ok: false as const, replayed: true as const };
       // One read of the device's rows: the live ones are planned over, expired ones the sweep has
       // not reached yet are removed first (one may hold a contact the request re-registers).
       const rows = this.bindingSql.ofDevice(device.id);
@@ -528,6 +557,7 @@ export class AccountRegistrar extends DurableObject {
         now,
       );
       const deadlines = [...inserts, ...updates.map((u) => u.fields)].map((f: BindingFields) => f.expiresAt);
+      if (use) deadlines.push(use.expiresAt + NONCE_USE_MARGIN_MS);
       // The device's contacts now, from what was written (no second read).
       const updated = new Map(updates.map((u) => [u.id, u.fields]));
       const contacts = [
@@ -536,7 +566,7 @@ export class AccountRegistrar extends DurableObject {
       ].map(({ contact, expiresAt }) => ({ contact, expiresAt }));
       return { ok: true as const, published, deadlines, contacts };
     });
-    if (!applied.ok) return { status: "rejected", error: applied.error };
+    if (!applied.ok) return "replayed" in applied ? { status: "replayed" } : { status: "rejected", error: applied.error };
     this.publish(applied.published);
     if (applied.deadlines.length > 0) await this.expireNoLaterThan(Math.min(...applied.deadlines));
     return { status: "registered", contacts: applied.contacts };
@@ -686,10 +716,12 @@ export class AccountRegistrar extends DurableObject {
       );
     });
     this.publish(published);
+    const noncesLeft = this.nonces.sweep(now) === NONCE_SWEEP_BATCH ? "many" : this.nonces.any() ? "some" : "none";
     const acct = this.accountRow();
     if (acct) await this.webhooks.run(acct.accountId, now);
     const deadlines = [
-      swept.length === SWEEP_BATCH ? now : this.earliestDeadline(),
+      swept.length === SWEEP_BATCH || noncesLeft === "many" ? now : this.earliestDeadline(),
+      noncesLeft === "some" ? now + NONCE_SWEEP_INTERVAL_MS : null,
       this.webhooks.nextDue(this.events.latest(), Date.now()),
     ].filter((t): t is number => t !== null);
     if (deadlines.length > 0) await this.expireNoLaterThan(Math.min(...deadlines));

@@ -93,12 +93,25 @@ export type RegisterResult =
   | { status: "rejected"; error: RegistrarError }
   | { status: "unknown_device" };
 
+/** How the object guards a digest's nonce against reuse (registrar/replay.ts). */
+export interface NonceGuard {
+  /** When the nonce stops being accepted: its uses are remembered until then. */
+  expiresAt: number;
+  /**
+   * `every-use`: a nonce the edge issued; every use is recorded (the count must grow; without qop,
+   * good once). `without-qop`: the switch issued it and counts qop uses itself; only a use without
+   * qop is recorded (good once).
+   */
+  record: "every-use" | "without-qop";
+}
+
 /** A switch asks whether a device's digest is right (FreeSWITCH directory `sip_auth`). */
 export interface DeviceAuthorization {
   username: string;
   /** SIP method the digest was computed for: REGISTER, INVITE… */
   method: string;
   digest: DigestCredentials;
+  nonce: NonceGuard;
   /** Where the request came from (`ip` or `ip:port`): recorded with each failure. */
   source: string;
   switchId: string;
@@ -112,7 +125,8 @@ export type AuthorizationResult =
   | { status: "authorized"; credentials: DeviceCredentials; forceExpires: number; refreshed: boolean }
   | { status: "unknown_device" }
   | { status: "locked"; until: number }
-  | { status: "bad_digest"; lockedUntil: number | null };
+  | { status: "bad_digest"; lockedUntil: number | null }
+  | { status: "replayed" };
 
 /** Where a dialed destination leads inside one account: a device (by username or by number) and its live bindings. */
 export type DestinationResult =
@@ -126,6 +140,7 @@ export type DestinationResult =
 export interface DigestRegistration {
   username: string;
   digest: DigestCredentials;
+  nonce: NonceGuard;
   source: string;
   switchId: string;
   register: RegisterRequest;
@@ -137,13 +152,15 @@ export interface DigestRegistration {
 export type DigestFailure =
   | { status: "unknown_device" }
   | { status: "locked"; until: number }
-  | { status: "bad_digest"; lockedUntil: number | null };
+  | { status: "bad_digest"; lockedUntil: number | null }
+  /** The right answer, but its nonce was used already (with this count, or once without qop). */
+  | { status: "replayed" };
 
 export type DigestRegistrationResult = DigestFailure | Exclude<RegisterResult, { status: "unknown_device" }>;
 
 /** A call a proxy received (Kamailio `locate`): optionally the caller to authenticate, and the destination. */
 export interface CallRouting {
-  caller: { username: string; digest: DigestCredentials; method: string; source: string } | null;
+  caller: { username: string; digest: DigestCredentials; nonce: NonceGuard; method: string; source: string } | null;
   /** The dialed user or number; null to authenticate the caller only. */
   destination: string | null;
   /** The realm the request names (Request-URI host) with its account id; null when the switch reports none. */

@@ -89,6 +89,17 @@ export const authFailures = sqliteTable(
 );
 
 /**
+ * Digest nonces used, by key (registrar/replay.ts): the highest nonce-count seen (null: used
+ * without one), kept until the nonce can no longer be accepted anywhere, then swept. Keyed by
+ * SQLite's rowid, so a use writes one row and no index entry.
+ */
+export const nonceUses = sqliteTable("nonce_uses", {
+  key: integer("key").primaryKey(),
+  nc: integer("nc"),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+/**
  * The account's event outbox: every change the object decides, written in the same transaction as
  * the change, numbered per account. Listeners resume from a sequence; old entries are trimmed.
  */

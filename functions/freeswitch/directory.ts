@@ -3,6 +3,7 @@
 // and answers the device's a1-hash with the account's forced interval. `user_call`: a `user/`
 // bridge on this switch needs the domain's dial-string. Anything else: "not found".
 import type { DigestCredentials } from "../../registrar/digest";
+import { uriNames } from "../../registrar/uri-equality";
 import { drainExpires } from "../switches/liveness";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
@@ -16,6 +17,14 @@ export const REFRESHED_VALUE = "refreshed";
 
 /** Reaches every registration of the dialed user on this switch (`user/USER@REALM`). */
 export const DIAL_STRING = "{presence_id=${dialed_user}@${dialed_domain}}${sofia_contact(${dialed_user}@${dialed_domain})}";
+
+/**
+ * How long a FreeSWITCH nonce used without qop is remembered (good once). FreeSWITCH keeps such a
+ * nonce for its profile's `nonce-ttl` (at least 60 s) plus 32 s (sofia_reg.c: the challenge's
+ * insert into sip_authentication), and never extends it without a count: an hour covers any
+ * `nonce-ttl` up to 3,500 s.
+ */
+export const FREESWITCH_NONCE_MEMORY_MS = 3_600_000;
 
 /** The dialplan context devices' calls run in. */
 export const USER_CONTEXT = "default";
@@ -56,6 +65,9 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
   const realm = field(form, "domain") ?? digest?.realm;
   const username = field(form, "user") ?? digest?.username;
   if (!digest || !method || !realm || !username) return notFoundDocument();
+  // FreeSWITCH hashes the digest's uri but never compares it with the Request-URI: a digest
+  // captured for one request must not pass for another.
+  if (!signsRequestUri(form, digest.uri)) return notFoundDocument();
 
   const ip = field(form, "ip");
   const port = field(form, "client_port");
@@ -69,6 +81,8 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
     username,
     method,
     digest,
+    // FreeSWITCH counts qop uses of its nonces itself; a nonce without qop it would take again.
+    nonce: { expiresAt: Date.now() + FREESWITCH_NONCE_MEMORY_MS, record: "without-qop" },
     source: ip ? (port ? `${ip}:${port}` : ip) : "unknown",
     switchId: caller.id,
     ...(caller.draining && { capExpires: drainExpires(env) }),
@@ -94,6 +108,14 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
       ...(result.refreshed ? [[REFRESHED_VARIABLE, REFRESHED_VALUE] as [string, string]] : []),
     ],
   });
+}
+
+/** Does the digest's uri name the Request-URI FreeSWITCH reports (user, host and port)? */
+function signsRequestUri(form: Form, uri: string): boolean {
+  const host = field(form, "sip_request_host");
+  const port = field(form, "sip_request_port");
+  if (!host || (port !== undefined && !/^\d{1,5}$/.test(port))) return false;
+  return uriNames(uri, { user: field(form, "sip_request_user") ?? null, host, port: port === undefined ? null : Number(port) });
 }
 
 async function userCall(env: Env, form: Form, caller: SwitchIdentity): Promise<string> {

@@ -10,7 +10,7 @@ import type { ContactSpec } from "../../registrar/types";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
 import { registrarForSwitch } from "../switches/scope";
-import { challengeFor, credentialsOrChallenge } from "./credentials";
+import { challengeFor, credentialsOrChallenge, type Asked } from "./credentials";
 import { decide, locked, registrarRefusal, type Decision } from "./decision";
 
 /** More Contacts than this in one REGISTER is not a phone. */
@@ -19,7 +19,7 @@ export const MAX_CONTACTS = 20;
 const field = z.string().max(8192);
 export const AuthorizeRequest = z.object({
   method: z.string().max(32),
-  requestUri: field.optional(),
+  requestUri: field,
   to: field,
   from: field.optional(),
   authorization: field.optional().default(""),
@@ -43,7 +43,8 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
   const realm = aor.host;
   const now = Date.now();
 
-  const offered = await credentialsOrChallenge(env, request.authorization, realm, 401, now);
+  const asked: Asked = { realm, status: 401, source: request.source, callId: request.callId.trim(), requestUri: request.requestUri };
+  const offered = await credentialsOrChallenge(env, request.authorization, asked, now);
   if ("decision" in offered) return offered.decision;
   if (offered.digest.username !== aor.user) return decide(403, "Forbidden");
 
@@ -77,6 +78,7 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
   const result = !registrar ? ({ status: "unknown_device" } as const) : await registrar.registerWithDigest({
     username: aor.user,
     digest: offered.digest,
+    nonce: { expiresAt: offered.nonceExpiresAt, record: "every-use" },
     source: request.source,
     switchId: caller.id,
     ...(caller.draining && { capExpires: drainExpires(env) }),
@@ -97,7 +99,9 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
     case "locked":
       return locked(result.until, Date.now());
     case "bad_digest":
-      return result.lockedUntil !== null ? locked(result.lockedUntil, Date.now()) : challengeFor(env, 401, realm, false, now);
+      return result.lockedUntil !== null ? locked(result.lockedUntil, Date.now()) : challengeFor(env, asked, false, now);
+    case "replayed":
+      return challengeFor(env, asked, false, now);
     case "rejected":
       return registrarRefusal(result.error);
     case "registered":

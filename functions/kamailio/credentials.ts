@@ -1,6 +1,7 @@
 // Reading a device's digest out of a proxy's request and checking the edge's own nonce in it.
 import { parseDigestAuthorization, type DigestCredentials } from "../../registrar/digest";
-import { checkNonce, digestChallenge, issueNonce } from "../../registrar/nonce";
+import { checkNonce, digestChallenge, issueNonce, type NonceBinding } from "../../registrar/nonce";
+import { sameSipUri } from "../../registrar/uri-equality";
 import type { Env } from "../env";
 import { challenge, type Decision } from "./decision";
 
@@ -15,25 +16,37 @@ function nonceLifetime(env: Env): number {
   return Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_NONCE_TTL_SECONDS;
 }
 
-export async function challengeFor(env: Env, status: 401 | 407, realm: string, stale: boolean, now: number): Promise<Decision> {
-  return challenge(status, digestChallenge(realm, await issueNonce(nonceSecret(env), realm, now), stale));
+/** The request a challenge answers or a digest comes with, as the proxy reports it. */
+export interface Asked extends NonceBinding {
+  realm: string;
+  status: 401 | 407;
+  requestUri: string;
+}
+
+/** A challenge with a fresh nonce issued for this request's source and Call-ID. */
+export async function challengeFor(env: Env, asked: Asked, stale: boolean, now: number): Promise<Decision> {
+  return challenge(asked.status, digestChallenge(asked.realm, await issueNonce(nonceSecret(env), asked.realm, asked, now), stale));
+}
+
+/** A digest whose nonce the edge issued for this request: what the account's object checks next. */
+export interface OfferedDigest {
+  digest: DigestCredentials;
+  /** When the nonce stops being accepted: the object remembers its uses until then. */
+  nonceExpiresAt: number;
 }
 
 /**
- * The digest in an Authorization / Proxy-Authorization header, when it is for this realm and
- * carries a nonce the edge issued and that is still fresh; otherwise the challenge to answer
- * (a fresh nonce, with stale=true when the old one merely aged).
+ * The digest in an Authorization / Proxy-Authorization header, when it is for this realm, signs
+ * this request's Request-URI, and carries a nonce the edge issued for this source and Call-ID that
+ * is still fresh; otherwise the challenge to answer (a fresh nonce, with stale=true when the old
+ * one merely aged). None of these counts as a wrong password.
  */
-export async function credentialsOrChallenge(
-  env: Env,
-  header: string,
-  realm: string,
-  status: 401 | 407,
-  now: number,
-): Promise<{ digest: DigestCredentials } | { decision: Decision }> {
+export async function credentialsOrChallenge(env: Env, header: string, asked: Asked, now: number): Promise<OfferedDigest | { decision: Decision }> {
   const digest = header.trim() === "" ? null : parseDigestAuthorization(header);
-  if (!digest || digest.realm !== realm) return { decision: await challengeFor(env, status, realm, false, now) };
-  const nonce = await checkNonce(nonceSecret(env), realm, digest.nonce, now, nonceLifetime(env));
-  if (nonce !== "valid") return { decision: await challengeFor(env, status, realm, nonce === "stale", now) };
-  return { digest };
+  if (!digest || digest.realm !== asked.realm || !sameSipUri(digest.uri, asked.requestUri)) {
+    return { decision: await challengeFor(env, asked, false, now) };
+  }
+  const nonce = await checkNonce(nonceSecret(env), asked.realm, digest.nonce, asked, now, nonceLifetime(env));
+  if (nonce.verdict !== "valid") return { decision: await challengeFor(env, asked, nonce.verdict === "stale", now) };
+  return { digest, nonceExpiresAt: nonce.expiresAt };
 }

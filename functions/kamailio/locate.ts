@@ -12,7 +12,7 @@ import { locateNumber } from "../numbers";
 import type { Env } from "../env";
 import { fleet, type SwitchIdentity } from "../switches/credentials";
 import { registrarForSwitch, serves } from "../switches/scope";
-import { challengeFor, credentialsOrChallenge } from "./credentials";
+import { challengeFor, credentialsOrChallenge, type Asked } from "./credentials";
 import { decide, locked, route, type Decision, type Target } from "./decision";
 
 const field = z.string().max(8192);
@@ -20,6 +20,7 @@ export const LocateRequest = z.object({
   method: z.string().max(32).optional().default("INVITE"),
   requestUri: field,
   from: field.optional().default(""),
+  callId: z.string().max(1024),
   authorization: field.optional().default(""),
   source: z.string().max(256),
   trusted: z.enum(["true", "false"]).optional().default("false"),
@@ -46,7 +47,8 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
   if (request.trusted !== "true") {
     const from = userAndHost(request.from);
     if (!from || !from.user) return decide(403, "Forbidden");
-    const offered = await credentialsOrChallenge(env, request.authorization, from.host, 407, now);
+    const asked: Asked = { realm: from.host, status: 407, source: request.source, callId: request.callId.trim(), requestUri: request.requestUri };
+    const offered = await credentialsOrChallenge(env, request.authorization, asked, now);
     if ("decision" in offered) return offered.decision;
     if (offered.digest.username !== from.user) return decide(403, "Forbidden");
     // The caller's account decides where the call is looked up (its call policy, registrar/routing.ts).
@@ -54,7 +56,7 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
     const registrar = registrarForSwitch(env, caller, from.host);
     const result = registrar
       ? await registrar.routeCall({
-          caller: { username: from.user, digest: offered.digest, method, source: request.source },
+          caller: { username: from.user, digest: offered.digest, nonce: { expiresAt: offered.nonceExpiresAt, record: "every-use" }, method, source: request.source },
           destination: callee.user,
           requested: { realm: callee.host, accountId: accountIdForRealm(env, callee.host, caller.jurisdiction) },
         })
@@ -62,8 +64,9 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
     if (result.status === "unknown_device") return decide(403, "Forbidden");
     if (result.status === "locked") return locked(result.until, Date.now());
     if (result.status === "bad_digest") {
-      return result.lockedUntil !== null ? locked(result.lockedUntil, Date.now()) : challengeFor(env, 407, from.host, false, now);
+      return result.lockedUntil !== null ? locked(result.lockedUntil, Date.now()) : challengeFor(env, asked, false, now);
     }
+    if (result.status === "replayed") return challengeFor(env, asked, false, now);
     const destination = result.destination!;
     found = destination.kind === "elsewhere" ? await locateIn(destination.realm) : destination;
   }

@@ -147,6 +147,7 @@ describe("device cache", () => {
       username: "1001",
       method: "INVITE",
       digest: { username: "1001", realm, nonce: "n", uri: `sip:1000@${realm}`, response: "0".repeat(32) },
+      nonce: { expiresAt: Date.now() + 60_000, record: "without-qop" as const },
       source: "192.0.2.66:5060",
       switchId: "sw_a",
     };

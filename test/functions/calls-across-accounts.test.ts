@@ -46,7 +46,7 @@ const setCalls = async (accountId: string, allowedAccounts: string[]) =>
 
 /** Kamailio: device 1000 of `from` calls `requestUri` (INVITE, 407, INVITE again); the contacts it forks to. */
 async function kamailioCall(requestUri: string, from = A_REALM, password = "s3cret-1000"): Promise<string[]> {
-  const invite = { method: "INVITE", requestUri, from: `sip:1000@${from}`, authorization: "", source: "192.0.2.9:5062", trusted: "false" };
+  const invite = { method: "INVITE", requestUri, from: `sip:1000@${from}`, callId: "call-1@192.0.2.9", authorization: "", source: "192.0.2.9:5062", trusted: "false" };
   const first = await kamailio("locate", invite, sw);
   expect(first.body.status).toBe(407);
   const authorization = await answer(first.body.headers, "1000", password, "INVITE", requestUri);

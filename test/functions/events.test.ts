@@ -102,6 +102,7 @@ describe("event outbox", () => {
         username: "1001",
         method: "REGISTER",
         digest: { username: "1001", realm: account.realm, nonce: "n", uri: "sip:x", response: "0".repeat(32) },
+        nonce: { expiresAt: Date.now() + 60_000, record: "without-qop" },
         source: "198.51.100.7:5060",
         switchId: "sw_a",
       });

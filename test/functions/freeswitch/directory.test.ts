@@ -155,6 +155,38 @@ describe("directory sip_auth", () => {
     expect(isNotFound((await postXml(registerBody, switchA.basic)).text)).toBe(false);
   });
 
+  it("a digest whose uri is not the Request-URI FreeSWITCH reports is refused, and counts as no failure", async () => {
+    const ha1 = await computeHa1("MD5", "1000", REALM, "s3cret-1000");
+    const md5 = async (s: string) =>
+      [...new Uint8Array(await crypto.subtle.digest("MD5", new TextEncoder().encode(s)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    // Signed for another request URI: the response is right for its uri, the uri is not the request's.
+    const resigned = async (uri: string) =>
+      withField(withField(registerBody, "sip_auth_uri", uri), "sip_auth_response", await md5(`${ha1}:491e83ce-9b62-4034-8a90-08c99c20f0c2:00000001:6b8b4567:auth:${await md5(`REGISTER:${uri}`)}`));
+    for (const uri of ["sip:127.0.0.4", "sip:127.0.0.4:5070", "sip:2000@127.0.0.4:5060", "sip:127.0.0.9:5060"]) {
+      expect(isNotFound((await postXml(await resigned(uri), switchA.basic)).text), uri).toBe(true);
+    }
+    // The request-URI fields themselves: the captured uri no longer names them.
+    expect(isNotFound((await postXml(withField(registerBody, "sip_request_port", "5070"), switchA.basic)).text)).toBe(true);
+    expect(isNotFound((await postXml(withField(registerBody, "sip_request_user", "2000"), switchA.basic)).text)).toBe(true);
+    expect(isNotFound((await postXml(registerBody.replace(/&sip_request_host=[^&]*/, ""), switchA.basic)).text)).toBe(true);
+    // Not password failures: three of them (the lockout threshold) lock nothing.
+    expect(isNotFound((await postXml(await resigned("sip:127.0.0.4:5060"), switchA.basic)).text)).toBe(false);
+  });
+
+  it("a nonce FreeSWITCH lets through without qop is good once at the edge, on every switch; with qop FreeSWITCH counts", async () => {
+    const ha1 = await computeHa1("MD5", "1000", REALM, "s3cret-1000");
+    const md5 = async (s: string) =>
+      [...new Uint8Array(await crypto.subtle.digest("MD5", new TextEncoder().encode(s)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    let noQop = registerBody.replace(/&sip_auth_(qop|nc|cnonce)=[^&]*/g, "");
+    noQop = withField(noQop, "sip_auth_response", await md5(`${ha1}:491e83ce-9b62-4034-8a90-08c99c20f0c2:${await md5("REGISTER:sip:127.0.0.4:5060")}`));
+    const switchB = await createSwitch("sip:127.0.0.5:5060");
+    expect(isNotFound((await postXml(noQop, switchA.basic)).text)).toBe(false);
+    expect(isNotFound((await postXml(noQop, switchA.basic)).text)).toBe(true);
+    expect(isNotFound((await postXml(noQop, switchB.basic)).text)).toBe(true);
+    // With qop the captured answer is passed each time: FreeSWITCH refuses a count that does not grow before it asks.
+    for (let i = 0; i < 2; i++) expect(isNotFound((await postXml(registerBody, switchA.basic)).text)).toBe(false);
+  });
+
   it("unknown user, unknown realm and a disabled device get the not-found document", async () => {
     expect(isNotFound((await postXml(withField(withField(registerBody, "user", "1999"), "sip_auth_username", "1999"), switchA.basic)).text)).toBe(true);
     expect(isNotFound((await postXml(withField(registerBody, "domain", "nowhere.test"), switchA.basic)).text)).toBe(true);

@@ -44,7 +44,7 @@ function register(overrides: Record<string, string> = {}) {
 async function registerWithPassword(sw: TestSwitch, password: string, overrides: Record<string, string> = {}) {
   const first = await kamailio("authorize", register(overrides), sw);
   expect(first.body.status).toBe(401);
-  const authorization = await answer(first.body.headers, "1001", password, "REGISTER", "sip:127.0.0.2:5060");
+  const authorization = await answer(first.body.headers, "1001", password, "REGISTER", overrides.requestUri ?? "sip:acme.test");
   return kamailio("authorize", register({ cseq: String(Number(overrides.cseq ?? 1) + 1), ...overrides, authorization }), sw);
 }
 
@@ -69,7 +69,7 @@ describe("kamailio authorize", () => {
 
   it("a nonce issued through one switch is good on another", async () => {
     const first = await kamailio("authorize", register(), A);
-    const authorization = await answer(first.body.headers, "1001", "alice-pass-1001", "REGISTER", "sip:127.0.0.3:5060");
+    const authorization = await answer(first.body.headers, "1001", "alice-pass-1001", "REGISTER", "sip:acme.test");
     const reply = await kamailio("authorize", register({ cseq: "2", authorization }), B);
     expect(reply.body.status).toBe(200);
   });
@@ -86,26 +86,84 @@ describe("kamailio authorize", () => {
   });
 
   it("a stale nonce is challenged with stale=true, a forged or foreign one without", async () => {
-    const old = await issueNonce(env.SWITCH_SIGNING_KEY, REALM, Date.now() - 3_600_000);
-    const staleAuth = await answer(`WWW-Authenticate: Digest realm="${REALM}", nonce="${old}"`, "1001", "alice-pass-1001", "REGISTER", "sip:x");
+    const asked = { source: "127.0.0.1:5070", callId: "reg-1@127.0.0.1" };
+    const old = await issueNonce(env.SWITCH_SIGNING_KEY, REALM, asked, Date.now() - 3_600_000);
+    const staleAuth = await answer(`WWW-Authenticate: Digest realm="${REALM}", nonce="${old}"`, "1001", "alice-pass-1001", "REGISTER", "sip:acme.test");
     const stale = await kamailio("authorize", register({ authorization: staleAuth }), A);
     expect(stale.body.status).toBe(401);
     expect(challengeOf(stale.body.headers).stale).toBe("true");
     // The retry with the new nonce succeeds.
-    const retry = await answer(stale.body.headers, "1001", "alice-pass-1001", "REGISTER", "sip:x");
+    const retry = await answer(stale.body.headers, "1001", "alice-pass-1001", "REGISTER", "sip:acme.test");
     expect((await kamailio("authorize", register({ cseq: "2", authorization: retry }), A)).body.status).toBe(200);
 
-    const foreign = await issueNonce(env.SWITCH_SIGNING_KEY, "other.test", Date.now());
+    const foreign = await issueNonce(env.SWITCH_SIGNING_KEY, "other.test", asked, Date.now());
     // A changed MAC: the second-to-last character always carries six of its bits.
     const altered = `${old.slice(0, -2)}${old.at(-2) === "A" ? "B" : "A"}${old.at(-1)}`;
     for (const nonce of ["forged-nonce", foreign, altered]) {
-      const auth = await answer(`WWW-Authenticate: Digest realm="${REALM}", nonce="${nonce}"`, "1001", "alice-pass-1001", "REGISTER", "sip:x");
-      const reply = await kamailio("authorize", register({ callId: `forged-${nonce}`, authorization: auth }), A);
+      const auth = await answer(`WWW-Authenticate: Digest realm="${REALM}", nonce="${nonce}"`, "1001", "alice-pass-1001", "REGISTER", "sip:acme.test");
+      const reply = await kamailio("authorize", register({ authorization: auth }), A);
       expect(reply.body.status).toBe(401);
       expect(challengeOf(reply.body.headers).stale).toBeUndefined();
     }
     // Forged nonces are not even counted as password failures: the device is not locked.
     expect((await call("GET", `/accounts/${accountId}/devices/${deviceId}`)).body.lockedUntil).toBeNull();
+  });
+
+  it("a captured Authorization sent again is challenged, whatever it carries, through either switch", async () => {
+    const first = await kamailio("authorize", register(), A);
+    const authorization = await answer(first.body.headers, "1001", "alice-pass-1001", "REGISTER", "sip:acme.test");
+    expect((await kamailio("authorize", register({ cseq: "2", authorization }), A)).body.status).toBe(200);
+    const attacker = "<sip:1001@203.0.113.66:5060>;expires=3600";
+    for (const [sw, overrides] of [
+      [A, { cseq: "3" }], // the same request again, same source and Call-ID
+      [B, { cseq: "3" }], // through the other switch
+      [A, { cseq: "3", contact: attacker }], // with an attacker's Contact
+      [A, { cseq: "3", contact: attacker, source: "203.0.113.66:5060" }], // from another address
+      [A, { cseq: "3", source: "127.0.0.1:5071" }], // from another port
+      [A, { cseq: "1", contact: attacker, callId: "attacker-call" }], // under another Call-ID
+    ] as const) {
+      const replay = await kamailio("authorize", register({ ...overrides, authorization }), sw);
+      expect(replay.body.status).toBe(401);
+      expect(replay.body.headers).toMatch(/^WWW-Authenticate: Digest /);
+      expect(challengeOf(replay.body.headers).stale).toBeUndefined();
+    }
+    const stored = await registrations();
+    expect(stored.map((b: { contact: string }) => b.contact)).toEqual(["sip:1001@127.0.0.1:5070;transport=udp"]);
+    // Replays are not password failures.
+    expect((await call("GET", `/accounts/${accountId}/devices/${deviceId}`)).body.lockedUntil).toBeNull();
+  });
+
+  it("with qop the same nonce serves again only with a higher nonce-count; without qop it serves once", async () => {
+    const first = await kamailio("authorize", register(), A);
+    const once = await answer(first.body.headers, "1001", "alice-pass-1001", "REGISTER", "sip:acme.test", "00000001");
+    expect((await kamailio("authorize", register({ cseq: "2", authorization: once }), A)).body.status).toBe(200);
+    const third = await answer(first.body.headers, "1001", "alice-pass-1001", "REGISTER", "sip:acme.test", "00000003");
+    expect((await kamailio("authorize", register({ cseq: "3", authorization: third }), A)).body.status).toBe(200);
+    const second = await answer(first.body.headers, "1001", "alice-pass-1001", "REGISTER", "sip:acme.test", "00000002");
+    expect((await kamailio("authorize", register({ cseq: "4", authorization: second }), B)).body.status).toBe(401);
+
+    const fresh = await kamailio("authorize", register({ callId: "no-qop" }), A);
+    const { nonce } = challengeOf(fresh.body.headers);
+    const md5 = async (text: string) =>
+      [...new Uint8Array(await crypto.subtle.digest("MD5", new TextEncoder().encode(text)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const ha1 = await md5("1001:acme.test:alice-pass-1001");
+    const response = await md5(`${ha1}:${nonce}:${await md5("REGISTER:sip:acme.test")}`);
+    const rfc2069 = `Digest username="1001", realm="acme.test", nonce="${nonce}", uri="sip:acme.test", response="${response}"`;
+    expect((await kamailio("authorize", register({ callId: "no-qop", cseq: "2", authorization: rfc2069 }), A)).body.status).toBe(200);
+    expect((await kamailio("authorize", register({ callId: "no-qop", cseq: "3", authorization: rfc2069 }), A)).body.status).toBe(401);
+  });
+
+  it("a digest whose uri is not the Request-URI is challenged and registers nothing", async () => {
+    const first = await kamailio("authorize", register(), A);
+    for (const uri of ["sip:127.0.0.2:5060", "sip:other.test", "sip:acme.test:5060", "sip:1001@acme.test"]) {
+      const authorization = await answer(first.body.headers, "1001", "alice-pass-1001", "REGISTER", uri);
+      const reply = await kamailio("authorize", register({ cseq: "2", authorization }), A);
+      expect(reply.body.status, uri).toBe(401);
+    }
+    expect(await registrations()).toEqual([]);
+    // The same answer for the Request-URI itself registers (and the nonce was never spent above).
+    const authorization = await answer(first.body.headers, "1001", "alice-pass-1001", "REGISTER", "SIP:ACME.TEST");
+    expect((await kamailio("authorize", register({ cseq: "2", authorization }), A)).body.status).toBe(200);
   });
 
   it("Expires: 0 removes the binding; a wildcard removes them all", async () => {
@@ -140,7 +198,7 @@ describe("kamailio authorize", () => {
 
   it("an unknown user is refused after the challenge", async () => {
     const first = await kamailio("authorize", register({ to: "sip:4040@acme.test" }), A);
-    const authorization = await answer(first.body.headers, "4040", "whatever-pass", "REGISTER", "sip:x");
+    const authorization = await answer(first.body.headers, "4040", "whatever-pass", "REGISTER", "sip:acme.test");
     const reply = await kamailio("authorize", register({ to: "sip:4040@acme.test", authorization }), A);
     expect(reply.body).toMatchObject({ status: 403, reason: "Forbidden" });
   });

@@ -39,6 +39,7 @@ const invite = (overrides: Record<string, string> = {}) => ({
   from: "sip:1002@acme.test",
   authorization: "",
   source: "127.0.0.1:5072",
+  callId: "call-1@127.0.0.1",
   trusted: "false",
   ...overrides,
 });
@@ -131,6 +132,27 @@ describe("kamailio locate", () => {
     await registerOn("1001", 5070, B);
     const reply = await kamailio("locate", invite({ requestUri: "sip:+14155550101@127.0.0.2", source: "198.51.100.20:5060", trusted: "true" }), A);
     expect(reply.body).toMatchObject({ status: 200, targets: [{ uri: "sip:1001@acme.test", destination: "sip:127.0.0.3:5060" }] });
+  });
+
+  it("a captured Proxy-Authorization replayed, to the same or another callee, from anywhere, gets 407 and no targets", async () => {
+    await registerOn("1001", 5070, A);
+    await addDevice(accountId, "1003", "carol-pass-1003");
+    await registerOn("1003", 5073, B);
+    const first = await kamailio("locate", invite(), A);
+    const authorization = await answer(first.body.headers, "1002", "bob-pass-1002", "INVITE", "sip:1001@acme.test");
+    expect((await kamailio("locate", invite({ authorization }), A)).body.targets).toHaveLength(1);
+    for (const [sw, overrides] of [
+      [A, {}], // unchanged
+      [B, {}], // through the other switch
+      [A, { source: "127.0.0.1:5099" }], // another port
+      [B, { source: "203.0.113.9:5060", callId: "replay-1" }], // another address and Call-ID
+      [A, { requestUri: "sip:1003@acme.test", callId: "replay-2", source: "127.0.0.1:5099" }], // another callee
+      [A, { requestUri: "sip:1003@acme.test" }], // another callee, same source and Call-ID
+    ] as const) {
+      const replay = await kamailio("locate", invite({ ...overrides, authorization }), sw);
+      expect(replay.body.status).toBe(407);
+      expect(replay.body.targets).toBeUndefined();
+    }
   });
 
   it("an untrusted caller without credentials never gets targets", async () => {

@@ -16,7 +16,7 @@ beforeAll(async () => {
   accountId = (await freshAccount("acme.test", { lockout: { threshold: 100 } })).id;
   await addDevice(accountId, "1001", "alice-pass-1001");
   sw = await createSwitch("sip:127.0.0.2:5060");
-  nonce = await issueNonce(env.SWITCH_SIGNING_KEY, "acme.test", Date.now());
+  nonce = await issueNonce(env.SWITCH_SIGNING_KEY, "acme.test", { source: "127.0.0.1:5070", callId: "c1" }, Date.now());
 });
 
 const stored = async () => JSON.stringify(await registrarForId(env, accountId)!.listBindings({}, 500, null));
@@ -70,7 +70,7 @@ describe("kamailio bodies", () => {
             userAgent: textArb,
           },
           // Missing fields are an HTTP 400 (tested elsewhere): keep the ones that reach the digest.
-          { requiredKeys: ["method", "to", "source", "callId", "cseq"] },
+          { requiredKeys: ["method", "requestUri", "to", "source", "callId", "cseq"] },
         ),
         async (body) => {
           const reply = await kamailio("authorize", body, sw);
@@ -103,9 +103,10 @@ describe("kamailio bodies", () => {
             from: fc.oneof(textArb, fc.constant("sip:1001@acme.test")),
             authorization: authorizationArb,
             source: textArb,
+            callId: textArb,
             trusted: fc.constantFrom("false", "maybe"),
           },
-          { requiredKeys: ["requestUri", "source", "from"] },
+          { requiredKeys: ["requestUri", "source", "from", "callId"] },
         ),
         async (body) => {
           const reply = await kamailio("locate", body, sw);

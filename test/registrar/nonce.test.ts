@@ -1,0 +1,57 @@
+// The edge's own digest nonces: bound to realm, source and Call-ID, aged by an injected clock.
+import { describe, expect, it } from "vitest";
+import { checkNonce, CLOCK_SKEW_MS, issueNonce } from "../../registrar/nonce";
+
+const SECRET = "nonce-test-secret";
+const REALM = "acme.test";
+const ASKED = { source: "192.0.2.10:5060", callId: "a84b4c76e66710@pc33" };
+const T0 = 1_800_000_000_000;
+const LIFETIME = 300;
+
+describe("edge nonces", () => {
+  it("a nonce checks valid for the realm, source and Call-ID it was issued for, until its lifetime ends", async () => {
+    const nonce = await issueNonce(SECRET, REALM, ASKED, T0);
+    expect(await checkNonce(SECRET, REALM, nonce, ASKED, T0, LIFETIME)).toEqual({ verdict: "valid", expiresAt: T0 + LIFETIME * 1000 });
+    expect(await checkNonce(SECRET, REALM, nonce, ASKED, T0 + LIFETIME * 1000, LIFETIME)).toMatchObject({ verdict: "valid" });
+    expect(await checkNonce(SECRET, REALM, nonce, ASKED, T0 + LIFETIME * 1000 + 1, LIFETIME)).toEqual({ verdict: "stale" });
+  });
+
+  it("presented from another source, another port, under another Call-ID or for another realm it is invalid", async () => {
+    const nonce = await issueNonce(SECRET, REALM, ASKED, T0);
+    for (const [realm, asked] of [
+      [REALM, { ...ASKED, source: "198.51.100.7:5060" }],
+      [REALM, { ...ASKED, source: "192.0.2.10:5061" }],
+      [REALM, { ...ASKED, callId: "another-call@pc33" }],
+      ["other.test", ASKED],
+    ] as const) {
+      expect(await checkNonce(SECRET, realm, nonce, asked, T0, LIFETIME)).toEqual({ verdict: "invalid" });
+    }
+    // Under another secret (another deployment) too.
+    expect(await checkNonce("another-secret", REALM, nonce, ASKED, T0, LIFETIME)).toEqual({ verdict: "invalid" });
+  });
+
+  it("texts cannot slide from one bound field into another", async () => {
+    const nonce = await issueNonce(SECRET, REALM, { source: "192.0.2.10:5060", callId: "x" }, T0);
+    expect(await checkNonce(SECRET, REALM, nonce, { source: "192.0.2.10:506", callId: "0x" }, T0, LIFETIME)).toEqual({ verdict: "invalid" });
+  });
+
+  it("a nonce dated in the future is invalid, beyond a few seconds of clock skew", async () => {
+    const ahead = await issueNonce(SECRET, REALM, ASKED, T0 + CLOCK_SKEW_MS + 1);
+    expect(await checkNonce(SECRET, REALM, ahead, ASKED, T0, LIFETIME)).toEqual({ verdict: "invalid" });
+    const farAhead = await issueNonce(SECRET, REALM, ASKED, T0 + 3_600_000);
+    expect(await checkNonce(SECRET, REALM, farAhead, ASKED, T0, LIFETIME)).toEqual({ verdict: "invalid" });
+    const slightlyAhead = await issueNonce(SECRET, REALM, ASKED, T0 + CLOCK_SKEW_MS);
+    expect(await checkNonce(SECRET, REALM, slightlyAhead, ASKED, T0, LIFETIME)).toMatchObject({ verdict: "valid" });
+  });
+
+  it("anything that is not a whole nonce of ours is invalid", async () => {
+    const nonce = await issueNonce(SECRET, REALM, ASKED, T0);
+    for (const text of ["", "not-base64!", nonce.slice(0, -4), `${nonce}AAAA`, "A".repeat(nonce.length)]) {
+      expect(await checkNonce(SECRET, REALM, text, ASKED, T0, LIFETIME)).toEqual({ verdict: "invalid" });
+    }
+  });
+
+  it("two nonces issued at the same instant differ", async () => {
+    expect(await issueNonce(SECRET, REALM, ASKED, T0)).not.toBe(await issueNonce(SECRET, REALM, ASKED, T0));
+  });
+});

@@ -1,0 +1,60 @@
+// SIP URI equality as RFC 3261 §19.1.4 defines it: what a digest's uri must be to name a request.
+import { describe, expect, it } from "vitest";
+import { sameSipUri, uriNames } from "../../registrar/uri-equality";
+
+describe("sameSipUri", () => {
+  it("equal: scheme and host in any case, escaped characters that need no escape, parameters only one side has", () => {
+    for (const [a, b] of [
+      ["sip:%61lice@atlanta.com;transport=TCP", "sip:alice@AtLanTa.CoM;Transport=tcp"],
+      ["sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"],
+      ["sip:carol@chicago.com;security=on", "sip:carol@chicago.com;newparam=5"],
+      ["SIP:2001@acme.test", "sip:2001@acme.test"],
+      ["sip:acme.test", "sip:acme.test"],
+      ["sip:[2001:db8::10]:5060", "sip:[2001:DB8::10]:5060"],
+      ["sip:carol@chicago.com;transport=udp", "sip:carol@chicago.com"],
+    ]) {
+      expect(sameSipUri(a!, b!), `${a} = ${b}`).toBe(true);
+    }
+  });
+
+  it("not equal: user case, scheme, port given on one side only, user/ttl/method/maddr on one side, different headers", () => {
+    for (const [a, b] of [
+      ["SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"],
+      ["sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"],
+      ["sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp;user=phone"],
+      ["sip:bob@biloxi.com;maddr=239.255.255.1", "sip:bob@biloxi.com"],
+      ["sip:bob@biloxi.com;ttl=1", "sip:bob@biloxi.com"],
+      ["sip:carol@chicago.com", "sip:carol@chicago.com?Subject=next%20meeting"],
+      ["sip:2001@acme.test", "sip:2002@acme.test"],
+      ["sip:2001@acme.test", "sips:2001@acme.test"],
+      ["sip:2001@acme.test", "sip:2001@other.test"],
+      ["sip:acme.test", "sip:acme.test:5070"],
+      ["sip:carol@chicago.com;transport=tcp", "sip:carol@chicago.com;transport=udp"],
+    ]) {
+      expect(sameSipUri(a!, b!), `${a} ≠ ${b}`).toBe(false);
+    }
+  });
+
+  it("anything that is not a SIP URI equals nothing, itself included", () => {
+    for (const text of ["", "tel:+14155550100", "sip:", "sip:@host", "sip:bob@", "sip:bob@host:99999", "sip:bob@ho st", "sip:b%zz@host"]) {
+      expect(sameSipUri(text, text), text).toBe(false);
+    }
+  });
+});
+
+describe("uriNames (FreeSWITCH's sip_request_user/host/port)", () => {
+  it("matches the user, the host in any case and the port as given", () => {
+    expect(uriNames("sip:127.0.0.4:5060", { user: null, host: "127.0.0.4", port: 5060 })).toBe(true);
+    expect(uriNames("sip:2000@Acme.Test", { user: "2000", host: "acme.test", port: null })).toBe(true);
+    expect(uriNames("sip:2000@acme.test;transport=udp", { user: "2000", host: "acme.test", port: null })).toBe(true);
+  });
+
+  it("does not match another user, host or port, or a port on one side only", () => {
+    expect(uriNames("sip:2000@acme.test", { user: "2002", host: "acme.test", port: null })).toBe(false);
+    expect(uriNames("sip:2000@acme.test", { user: null, host: "acme.test", port: null })).toBe(false);
+    expect(uriNames("sip:2000@acme.test", { user: "2000", host: "other.test", port: null })).toBe(false);
+    expect(uriNames("sip:127.0.0.4:5060", { user: null, host: "127.0.0.4", port: null })).toBe(false);
+    expect(uriNames("sip:127.0.0.4", { user: null, host: "127.0.0.4", port: 5060 })).toBe(false);
+    expect(uriNames("not a uri", { user: null, host: "127.0.0.4", port: 5060 })).toBe(false);
+  });
+});
