@@ -20,7 +20,8 @@ export const LocateRequest = z.object({
   method: z.string().max(32).optional().default("INVITE"),
   requestUri: field,
   from: field.optional().default(""),
-  callId: z.string().max(1024),
+  /** Needed to authenticate a caller (its nonce is bound to it); a trusted hand-over may leave it out. */
+  callId: z.string().max(1024).optional().default(""),
   authorization: field.optional().default(""),
   source: z.string().max(256),
   trusted: z.enum(["true", "false"]).optional().default("false"),
@@ -47,6 +48,7 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
   if (request.trusted !== "true") {
     const from = userAndHost(request.from);
     if (!from || !from.user) return decide(403, "Forbidden");
+    if (request.callId.trim() === "") return decide(400, "Missing Call-ID");
     const asked: Asked = { realm: from.host, status: 407, source: request.source, callId: request.callId.trim(), requestUri: request.requestUri };
     const offered = await credentialsOrChallenge(env, request.authorization, asked, now);
     if ("decision" in offered) return offered.decision;
