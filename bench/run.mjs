@@ -116,6 +116,13 @@ const fx = fixtures(root);
 const xmlHeaders = (sw) => ({ "content-type": "application/x-www-form-urlencoded", "user-agent": "freeswitch-xml/1.0", authorization: sw.basic });
 const kamHeaders = (sw) => ({ "content-type": "application/json", authorization: sw.basic });
 
+/** The directory sip_auth of a device's REGISTER through `sw`, from `ip`: the edge must answer with the device. */
+async function verifyRegister(sw, username, realm, password, ip) {
+  const body = withField(sipAuthBody(fx.sipAuthRegister, { username, realm, password, callId: `proof-${username}@${ip}` }), "ip", ip);
+  const r = await requestOnce(server.port, { method: "POST", path: "/freeswitch/v1/xml", headers: xmlHeaders(sw), body });
+  if (r.status !== 200 || !r.text.includes(`id="${username}"`)) throw new Error(`sip_auth of ${username}: ${r.status} ${r.text.slice(0, 200)}`);
+}
+
 /**
  * A pool of `size` pre-encoded requests per worker, each with its own fresh edge nonce, issued for
  * the source and Call-ID `bindingOf(w)` names (the worker's requests come from there).
@@ -159,6 +166,11 @@ function scenarios(ctx) {
 
   let eventTs = Date.now() * 1000;
   list.push({ id: "f", name: "sofia::register event", key: "event", account: realm, objectRequests: 1,
+    // Each worker's device had its REGISTER verified through A just before (un-timed), as FreeSWITCH
+    // does before every event: the edge believes a report for REGISTER_PROOF_WINDOW_MS (30 s).
+    async prepare() {
+      for (const u of devices.event) await verifyRegister(A, u, realm, ctx.password(u), "127.0.0.1");
+    },
     next: (w, i) => enc({ method: "POST", path: "/freeswitch/v1/events", headers: { "content-type": "application/x-www-form-urlencoded", "x-edge-token": A.credential },
       body: registerEventBody(fx.registerEvent, { username: devices.event[w], realm, callId: `ev-${devices.event[w]}@127.0.0.1`, contactPort: 6000 + w, expires: 3600, timestampUs: (eventTs += 1000) }) }),
     check: (s, t) => s === 200 && t === '{"outcome":"registered"}' });
@@ -239,6 +251,10 @@ async function seedMain(vars) {
   await api(op, "POST", `/accounts/${account.id}/numbers`, { number: "+14155550196", deviceId: ids.get("9196") });
 
   const post = async (sw, body) => {
+    // As on FreeSWITCH, the switch has the edge verify the REGISTER's digest before it reports the
+    // registration; the edge refuses a report no verified REGISTER vouches for (docs/security.md).
+    const event = JSON.parse(decodeURIComponent(body.slice("event=".length)));
+    await verifyRegister(sw, event["from-user"], REALM, password(event["from-user"]), event["network-ip"]);
     const r = await requestOnce(server.port, { method: "POST", path: "/freeswitch/v1/events", headers: { "content-type": "application/x-www-form-urlencoded", "x-edge-token": sw.credential }, body });
     if (r.status !== 200) throw new Error(`register event: ${r.status} ${r.text}`);
   };
@@ -287,7 +303,7 @@ async function seedScaleAccount(op, realm, n, B, expires = 3600, cseq = 1, { dev
 
 /** SQL work per operation from usage() deltas over `n` sequential un-timed requests. */
 async function costOf(scenario, n = 200) {
-  if (scenario.prepare) scenario.prepare();
+  if (scenario.prepare) await scenario.prepare();
   const before = scenario.account ? await server.helper(`/usage?realm=${encodeURIComponent(scenario.account)}`) : null;
   let bad = 0;
   const conn = new Connection(server.port, "127.0.0.1");
@@ -333,7 +349,7 @@ async function main() {
   const rounds = new Map(list.map((s) => [s.id, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const s of list) {
-      if (s.prepare) s.prepare();
+      if (s.prepare) await s.prepare();
       const usageBefore = s.account ? await server.helper(`/usage?realm=${encodeURIComponent(s.account)}`) : null;
       const r = await runLoad({ port: server.port, concurrency: CONCURRENCY, warmupSeconds: WARMUP, durationSeconds: DURATION, next: s.next, check: s.check, label: `round ${round} (${s.id}) ${s.key}` });
       const usageAfter = s.account ? await server.helper(`/usage?realm=${encodeURIComponent(s.account)}`) : null;
@@ -386,7 +402,7 @@ async function main() {
       const row = { key: op.key, name: op.name };
       for (const [label, realm] of [["small", "k1.bench.test"], ["big", "big.bench.test"]]) {
         const s = op.build(realm);
-        if (s.prepare) s.prepare();
+        if (s.prepare) await s.prepare();
         const r = await runLoad({ port: server.port, concurrency: CONCURRENCY, warmupSeconds: 1, durationSeconds: SCALE_DURATION, next: s.next, check: s.check, label: `${op.key} @ ${realm}` });
         const cost = await costOf({ ...s, account: realm, objectRequests: 1 }, 100);
         row[label] = { rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors, firstError: r.firstError, rowsRead: cost.rowsRead, rowsWritten: cost.rowsWritten };
@@ -410,7 +426,7 @@ async function profileRun(list, date) {
   const out = [];
   const seconds = option("profile-seconds", 5);
   for (const s of list) {
-    if (s.prepare) s.prepare();
+    if (s.prepare) await s.prepare();
     const summary = await profileWhile(server.inspectorUrl, join(outdir, "index.js.map"), () =>
       runLoad({ port: server.port, concurrency: CONCURRENCY, warmupSeconds: 0, durationSeconds: seconds, next: s.next, check: s.check, label: `profile (${s.id}) ${s.key}` }),
     );

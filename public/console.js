@@ -768,6 +768,7 @@ const EVENT_TEXT = {
   "binding.refreshed": (e) => `${e.username ?? "A device"} refreshed ${e.contact ?? "its registration"}`,
   "binding.removed": (e) => `${e.username ?? "A device"} unregistered ${e.contact ?? ""}`.trim(),
   "binding.expired": (e) => `The registration of ${e.username ?? "a device"} at ${e.contact ?? "?"} expired`,
+  "binding.refused": (e) => `A switch reported ${e.username ?? "a device"} at ${e.contact ?? "?"} without a verified REGISTER: refused${viaSwitch(e)}`,
   "auth.failed": (e) => `Wrong password from ${e.username ?? "unknown user"}${e.source ? ` at ${e.source}` : ""}${viaSwitch(e)}`,
   "device.locked": (e) => `Device ${e.username ?? "?"} is locked out after repeated wrong passwords`,
   "device.unlocked": (e) => `Device ${e.username ?? "?"} is unlocked`,

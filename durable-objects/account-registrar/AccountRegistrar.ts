@@ -17,6 +17,7 @@ import { BindingStatements } from "./binding-sql";
 import { CommitGroup } from "./commit-group";
 import { DeviceCache } from "./device-cache";
 import { NonceUses, NONCE_SWEEP_BATCH, NONCE_USE_MARGIN_MS, type NonceUse } from "./nonce-uses";
+import { RegisterProofs } from "./register-proofs";
 import { SqlMeter, type Usage } from "./meter";
 import { DEFAULT_WEBHOOK_POLICY, WebhookDispatcher, webhookView, type WebhookView } from "./webhooks";
 import {
@@ -57,6 +58,7 @@ import type {
   NumberRecord,
   Page,
   RegisterResult,
+  ReportedRegisterResult,
 } from "./records";
 import * as schema from "./schema";
 
@@ -86,6 +88,7 @@ export class AccountRegistrar extends DurableObject {
   private readonly q;
   /** Devices by username, for the callbacks; forgotten on every change to the devices table. */
   private readonly deviceCache = new DeviceCache();
+  private readonly registerProofs = new RegisterProofs();
   /** The callbacks' writes, committed together when they arrive together. */
   private readonly group: CommitGroup;
   /** The bindings statements of the callbacks' hot path. */
@@ -361,8 +364,36 @@ export class AccountRegistrar extends DurableObject {
     const policy = policyOf(acct);
     const jittered = withJitter(policy.defaultExpires, policy.expiresJitter, Math.random());
     const forceExpires = Math.max(Math.min(jittered, policy.maxExpires, request.capExpires ?? Infinity), policy.minExpires);
+    // This switch may now report this device's registration from this address (registrar/proof.ts).
+    if (request.method === "REGISTER" && request.address !== undefined) {
+      this.registerProofs.note({ deviceId: checked.device.id, switchId: request.switchId, address: request.address }, now);
+    }
     const refreshed = request.refresh ? await this.refreshAtAuth(checked.device, request.refresh, request.switchId, forceExpires, now) : false;
     return { status: "authorized", credentials: credentialsOf(acct, checked.device), forceExpires, refreshed };
+  }
+
+  /**
+   * A registration a switch handled and reports afterwards (FreeSWITCH `sofia::register`). Applied
+   * only when this object verified a REGISTER digest of the device through that switch, from that
+   * address, within the proof window (registrar/proof.ts); otherwise refused and recorded as a
+   * `binding.refused` event, so the operator sees a switch reporting what it cannot have seen.
+   */
+  async registerReported(username: string, request: RegisterRequest & { switchId: string }, address: string | null): Promise<ReportedRegisterResult> {
+    const device = this.deviceByUsername(username);
+    if (!this.accountRow() || !device || !device.enabled) return { status: "unknown_device" };
+    const now = Date.now();
+    if (address !== null && this.registerProofs.vouches({ deviceId: device.id, switchId: request.switchId, address }, now)) {
+      return this.register(username, request);
+    }
+    const contact = request.contacts === "*" ? null : (request.contacts[0]?.uri ?? null);
+    const published = await this.group.run(() =>
+      this.record(
+        [{ type: "binding.refused", deviceId: device.id, username: device.username, contact, source: request.received ?? address, switchId: request.switchId }],
+        now,
+      ),
+    );
+    this.publish(published);
+    return { status: "unproven" };
   }
 
   /**

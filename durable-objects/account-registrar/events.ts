@@ -12,6 +12,7 @@ export const EVENT_TYPES = [
   "binding.refreshed",
   "binding.removed",
   "binding.expired",
+  "binding.refused",
   "auth.failed",
   "device.locked",
   "device.unlocked",

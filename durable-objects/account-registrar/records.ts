@@ -87,6 +87,9 @@ export interface Page<T> {
   next: string | null;
 }
 
+/** A registration a switch reports (FreeSWITCH `sofia::register`): refused when no verified REGISTER vouches for it. */
+export type ReportedRegisterResult = RegisterResult | { status: "unproven" };
+
 export type RegisterResult =
   /** The device's contacts after the REGISTER, each with its expiry (ms since the epoch). */
   | { status: "registered"; contacts: { contact: string; expiresAt: number }[] }
@@ -119,6 +122,8 @@ export interface DeviceAuthorization {
   refresh?: { callId: string; contactUser: string; contactHost: string };
   /** Force at most this interval (s; the asking switch is draining). Never below the account's minimum. */
   capExpires?: number;
+  /** The device's IP address (canonical): a verified REGISTER from it vouches for the switch's event (registrar/proof.ts). */
+  address?: string;
 }
 
 export type AuthorizationResult =

@@ -4,6 +4,7 @@
 // bridge on this switch needs the domain's dial-string. Anything else: "not found".
 import type { DigestCredentials } from "../../registrar/digest";
 import { uriNames } from "../../registrar/uri-equality";
+import { ipAddressOf } from "../../registrar/host";
 import { drainExpires } from "../switches/liveness";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
@@ -70,6 +71,7 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
   if (!signsRequestUri(form, digest.uri)) return notFoundDocument();
 
   const ip = field(form, "ip");
+  const address = ip === undefined ? null : ipAddressOf(ip);
   const port = field(form, "client_port");
   const callId = field(form, "sip_call_id");
   const contactUser = field(form, "sip_contact_user");
@@ -84,6 +86,7 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
     // FreeSWITCH counts qop uses of its nonces itself; a nonce without qop it would take again.
     nonce: { expiresAt: Date.now() + FREESWITCH_NONCE_MEMORY_MS, record: "without-qop" },
     source: ip ? (port ? `${ip}:${port}` : ip) : "unknown",
+    ...(address !== null && { address }),
     switchId: caller.id,
     ...(caller.draining && { capExpires: drainExpires(env) }),
     ...(method === "REGISTER" &&

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { AddressError, contactUriOf } from "../../registrar/contact";
 import { ipAddressOf, portOf } from "../../registrar/host";
 import { refuse } from "../../durable-objects/account-registrar/outcome";
+import { REGISTER_PROOF_WINDOW_MS } from "../../registrar/proof";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
 import { registrarForSwitch } from "../switches/scope";
@@ -80,7 +81,9 @@ export async function applyEvent(env: Env, event: Record<string, unknown>, calle
       // Outside the switch's scope: answered as a realm no account has (no such device).
       const registrar = registrarForSwitch(env, caller, e["from-host"]);
       if (!registrar) throw unknownDevice(`no device ${e["from-user"]} at ${e["from-host"]}`);
-      const result = await registrar.register(e["from-user"], {
+      // Believed only when the edge verified this REGISTER's digest through this switch (registrar/proof.ts).
+      const address = e["network-ip"] === undefined ? null : ipAddressOf(e["network-ip"]);
+      const result = await registrar.registerReported(e["from-user"], {
         aor: `sip:${e["from-user"]}@${e["from-host"]}`,
         callId: e["call-id"],
         // Events carry no CSeq: the switch's event clock orders them for the same Call-ID.
@@ -89,8 +92,12 @@ export async function applyEvent(env: Env, event: Record<string, unknown>, calle
         ...(received !== undefined && { received }),
         ...(e["user-agent"] && { userAgent: e["user-agent"] }),
         switchId: caller.id,
-      });
+      }, address);
       if (result.status === "unknown_device") throw unknownDevice(`no device ${e["from-user"]} at ${e["from-host"]}`);
+      if (result.status === "unproven") {
+        const detail = `the edge verified no REGISTER of ${e["from-user"]}@${e["from-host"]} through this switch from ${address ?? "an unnamed address"} in the last ${REGISTER_PROOF_WINDOW_MS / 1000} s`;
+        throw new ProblemError(403, detail, [{ field: "event", message: "no verified REGISTER" }]);
+      }
       if (result.status === "rejected") {
         const detail = `the registrar refused this binding: ${result.error.code}`;
         throw new ProblemError(422, detail, [{ field: "event", message: detail }]);

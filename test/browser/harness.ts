@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import { verifiedRegister } from "../node/freeswitch-sip-auth";
 
 export const root = join(import.meta.dirname, "..", "..");
 export const artifacts = join(import.meta.dirname, "artifacts");
@@ -125,8 +126,22 @@ export function switchEvent(
   };
 }
 
-/** Posts an event as the shipped hook does: `event=<URL-encoded JSON>` with the switch's credential. */
+/**
+ * Posts an event as the shipped hook does: `event=<URL-encoded JSON>` with the switch's credential.
+ * A `sofia::register` is preceded, as on a real FreeSWITCH, by the directory `sip_auth` of the
+ * device's REGISTER (its digest from the demo password), without which the edge refuses the event.
+ */
 export async function postSwitchEvent(edge: Edge, event: Record<string, string>): Promise<{ outcome: string }> {
+  if (event["Event-Subclass"] === "sofia::register") {
+    const device = edge.demo.devices.find((d) => d.username === event["from-user"]);
+    if (!device) throw new Error(`no demo device ${event["from-user"]}`);
+    await verifiedRegister(edge.base, edge.demo.switch.credential, {
+      realm: event["from-host"]!,
+      username: device.username,
+      password: device.password,
+      ip: event["network-ip"]!,
+    });
+  }
   const response = await fetch(`${edge.base}/freeswitch/v1/events`, {
     method: "POST",
     headers: { "x-edge-token": edge.demo.switch.credential, "content-type": "application/x-www-form-urlencoded" },

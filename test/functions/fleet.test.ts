@@ -8,7 +8,7 @@ import registerEvent from "../fixtures/freeswitch/event-sofia_register.json";
 import { registrarForId } from "../../functions/accounts";
 import { freezeClock, type TestClock } from "../clock";
 import { call } from "../helpers";
-import { addDevice, createSwitch, dialplanActions, directoryUser, freshAccount, postEvent, postXml, type TestSwitch } from "./freeswitch/support";
+import { addDevice, createSwitch, dialplanActions, directoryUser, freshAccount, postEvent, postXml, verifiedRegister, type TestSwitch } from "./freeswitch/support";
 import { kamailio } from "./kamailio/support";
 
 let accountId: string;
@@ -97,7 +97,9 @@ describe("a switch back from silence", () => {
     expect(dialplanActions((await postXml(inviteBody, A.basic)).text)).toEqual([["respond", "480 Temporarily Unavailable"]]);
     expect((await state(B)).state).toBe("lost");
 
-    // B restarted: the phone registers through it again, and the edge answers B's event.
+    // B restarted: the phone registers through it again (B has the edge verify the digest, then
+    // reports the registration), and the edge answers B's callbacks.
+    await verifiedRegister(B, { realm: "127.0.0.4", username: "9196", password: "s3cret-9196" });
     const event = { ...registerEvent, "from-user": "9196", "from-host": "127.0.0.4", "to-user": "9196", "to-host": "127.0.0.4", contact: "<sip:9196@192.0.2.51:5060>", "Event-Date-Timestamp": String(Date.now() * 1000) };
     expect(await postEvent(event, B)).toMatchObject({ status: 200, body: { outcome: "registered" } });
     expect((await state(B)).state).toBe("alive");

@@ -10,7 +10,7 @@ import unregisterEvent from "../fixtures/freeswitch/event-sofia_unregister.json"
 import { registrarForId } from "../../functions/accounts";
 import { call } from "../helpers";
 import { expectJson, expectProblem, listAll } from "./api/support";
-import { addDevice, dialplanActions, directoryUser, freshAccount, isNotFound, postEvent, postXml, withField, type TestSwitch } from "./freeswitch/support";
+import { addDevice, dialplanActions, directoryUser, freshAccount, isNotFound, postEvent, postXml, verifiedRegister, withField, type TestSwitch } from "./freeswitch/support";
 import { answer, kamailio } from "./kamailio/support";
 
 // The captures' realms: the sip_auth REGISTER and the INVITE are for 127.0.0.4, the user_call for
@@ -71,6 +71,7 @@ describe("FreeSWITCH callbacks from a switch outside its scope", () => {
     expect(await registrations(eventRealm)).toEqual([]);
 
     // A binding the account holds is not removed by a switch outside its scope.
+    await verifiedRegister(open, { realm: "127.0.0.6", username: "1000", password: "s3cret-event-1000" });
     expect((await postEvent(registerEvent, open)).status).toBe(200);
     const held = await registrations(eventRealm);
     expect(held).toHaveLength(1);

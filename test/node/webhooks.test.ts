@@ -9,13 +9,19 @@ import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifiedRegister } from "./freeswitch-sip-auth";
 
 const root = join(import.meta.dirname, "..", "..");
 const stateDir = mkdtempSync(join(tmpdir(), "whistle-webhooks-"));
 let edge: ChildProcess | null = null;
 let receiver: Server | null = null;
 let base = "";
-let demo: { account: { id: string; realm: string }; accountApiKey: string; switch: { credential: string } };
+let demo: {
+  account: { id: string; realm: string };
+  accountApiKey: string;
+  switch: { credential: string };
+  devices: { username: string; password: string }[];
+};
 
 interface Delivery {
   path: string;
@@ -64,6 +70,11 @@ async function api(method: string, path: string, body?: unknown) {
 let eventClock = Date.now() * 1000;
 async function switchEvent(subclass: "sofia::register" | "sofia::unregister", port: number) {
   eventClock += 1_000_000;
+  if (subclass === "sofia::register") {
+    // The switch has the edge verify the REGISTER's digest first, as FreeSWITCH does for every REGISTER.
+    const device = demo.devices.find((d) => d.username === "1000")!;
+    await verifiedRegister(base, demo.switch.credential, { realm: demo.account.realm, username: "1000", password: device.password, ip: "192.0.2.10" });
+  }
   const response = await fetch(`${base}/freeswitch/v1/events`, {
     method: "POST",
     headers: { "x-edge-token": demo.switch.credential, "content-type": "application/json" },

@@ -6,7 +6,7 @@ import inviteBody from "../../fixtures/freeswitch/dialplan-INVITE-9196.body.txt?
 import registerEvent from "../../fixtures/freeswitch/event-sofia_register.json";
 import { registrarForId } from "../../../functions/accounts";
 import { call } from "../../helpers";
-import { addDevice, createSwitch, dialplanActions, freshAccount, isNotFound, postEvent, postXml, withField, type TestSwitch } from "./support";
+import { addDevice, createSwitch, dialplanActions, freshAccount, isNotFound, postEvent, postXml, verifiedRegister, withField, type TestSwitch } from "./support";
 
 let sw: TestSwitch;
 let accountId: string;
@@ -43,6 +43,7 @@ describe("contacts in registration events", () => {
   });
 
   it("an unregister event with a malformed contact removes nothing", async () => {
+    await verifiedRegister(sw, { realm: "127.0.0.6", username: "1000", password: "s3cret-1000" });
     expect((await postEvent(registerEvent, sw)).status).toBe(200);
     const reply = await postEvent({ "Event-Subclass": "sofia::unregister", "from-user": "1000", "from-host": "127.0.0.6", contact: "<sip:1000@127.0.0.1:5080" }, sw);
     expect(reply.status).toBe(400);
@@ -50,6 +51,7 @@ describe("contacts in registration events", () => {
   });
 
   it("an accepted contact is stored in canonical form", async () => {
+    await verifiedRegister(sw, { realm: "127.0.0.6", username: "1000", password: "s3cret-1000", ip: "2001:DB8::9" });
     const reply = await postEvent({ ...registerEvent, contact: '"Desk" <sip:1000@Phone.Example:5080;Transport=TCP>', "network-ip": "2001:DB8::9" }, sw);
     expect(reply.status).toBe(200);
     const [binding] = await registrations();

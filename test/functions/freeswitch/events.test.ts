@@ -7,8 +7,9 @@ import refreshEvent from "../../fixtures/freeswitch/event-sofia_register-refresh
 import unregisterEvent from "../../fixtures/freeswitch/event-sofia_unregister.json";
 import unregisterWithVariable from "../../fixtures/freeswitch/event-sofia_unregister-with-edge-variable.json";
 import { registrarForId } from "../../../functions/accounts";
+import { freezeClock } from "../../clock";
 import { call } from "../../helpers";
-import { addDevice, createSwitch, freshAccount, postEvent, type TestSwitch } from "./support";
+import { addDevice, createSwitch, freshAccount, postEvent, verifiedRegister, type TestSwitch } from "./support";
 
 let switchA: TestSwitch;
 let switchB: TestSwitch;
@@ -27,8 +28,12 @@ beforeEach(async () => {
 
 const registrations = async (accountId: string) => (await call("GET", `/accounts/${accountId}/registrations`)).body.items;
 
+/** The directory sip_auth of device 1000's REGISTER through `sw`: it may then report the registration. */
+const verified = (sw: TestSwitch, realm = "127.0.0.6") => verifiedRegister(sw, { realm, username: "1000", password: "s3cret-1000" });
+
 describe("registration events", () => {
   it("sofia::register records the binding with contact, network address, user agent, Call-ID and holding switch", async () => {
+    await verified(switchA);
     const reply = await postEvent(registerEvent, switchA);
     expect(reply).toMatchObject({ status: 200, body: { outcome: "registered" } });
     const [binding] = await registrations(account6);
@@ -45,12 +50,15 @@ describe("registration events", () => {
   });
 
   it("accepts the event as a JSON body too", async () => {
+    await verified(switchA);
     expect((await postEvent(registerEvent, switchA, { json: true })).status).toBe(200);
     expect(await registrations(account6)).toHaveLength(1);
   });
 
   it("a register event through another switch moves the binding there", async () => {
-    await postEvent(registerEvent, switchA);
+    await verified(switchA);
+    await verified(switchB);
+    expect((await postEvent(registerEvent, switchA)).status).toBe(200);
     const later = { ...registerEvent, "Event-Date-Timestamp": String(Number(registerEvent["Event-Date-Timestamp"]) + 1_000_000) };
     expect((await postEvent(later, switchB)).status).toBe(200);
     const list = await registrations(account6);
@@ -60,7 +68,9 @@ describe("registration events", () => {
 
   it("an older event for the same Call-ID does not replace the newer binding", async () => {
     const newer = { ...registerEvent, "Event-Date-Timestamp": String(Number(registerEvent["Event-Date-Timestamp"]) + 5_000_000) };
-    await postEvent(newer, switchB);
+    await verified(switchA);
+    await verified(switchB);
+    expect((await postEvent(newer, switchB)).status).toBe(200);
     const stale = await postEvent(registerEvent, switchA);
     expect(stale.status).toBe(422);
     expect(stale.contentType).toBe("application/problem+json");
@@ -68,7 +78,9 @@ describe("registration events", () => {
   });
 
   it("sofia::unregister (Expires: 0) removes the binding", async () => {
-    await postEvent(registerEvent, switchA);
+    await verified(switchA);
+    expect((await postEvent(registerEvent, switchA)).status).toBe(200);
+    expect(await registrations(account6)).toHaveLength(1);
     expect(await postEvent(unregisterEvent, switchA)).toMatchObject({ status: 200, body: { outcome: "unregistered" } });
     expect(await registrations(account6)).toEqual([]);
   });
@@ -108,6 +120,7 @@ describe("registration events", () => {
   });
 
   it("a refresh event the hook did not skip is harmless: the binding is refreshed", async () => {
+    await verified(switchA, "127.0.0.4");
     expect((await postEvent(refreshEvent, switchA)).status).toBe(200);
     expect((await postEvent({ ...refreshEvent, "Event-Date-Timestamp": String(Number(refreshEvent["Event-Date-Timestamp"]) + 1) }, switchA)).status).toBe(200);
     expect(await registrations(account4)).toHaveLength(1);
@@ -130,6 +143,7 @@ describe("bad events", () => {
   });
 
   it("an event for an unknown device or realm is a 404 problem and writes nothing", async () => {
+    await verified(switchA);
     const unknownUser = await postEvent({ ...registerEvent, "from-user": "4040" }, switchA);
     expect(unknownUser.status).toBe(404);
     const unknownRealm = await postEvent({ ...registerEvent, "from-host": "nowhere.test" }, switchA);
@@ -147,5 +161,47 @@ describe("bad events", () => {
     const badContact = await postEvent({ ...registerEvent, contact: "not a uri" }, switchA);
     expect(badContact.status).toBe(400);
     expect(await registrations(account6)).toEqual([]);
+  });
+});
+
+describe("proof of registration", () => {
+  const events = async (accountId: string) => (await call("GET", `/accounts/${accountId}/events?limit=500`)).body.items;
+
+  it("a sofia::register no verified REGISTER vouches for is refused with 403, stores nothing and is recorded for the operator", async () => {
+    const reply = await postEvent(registerEvent, switchA);
+    expect(reply.status).toBe(403);
+    expect(reply.contentType).toBe("application/problem+json");
+    expect(reply.body.errors).toEqual([{ field: "event", message: "no verified REGISTER" }]);
+    expect(await registrations(account6)).toEqual([]);
+    const refused = (await events(account6)).filter((e: { type: string }) => e.type === "binding.refused");
+    expect(refused).toEqual([
+      expect.objectContaining({ type: "binding.refused", username: "1000", contact: "sip:1000@127.0.0.1:5080", source: "127.0.0.1:5080", switchId: switchA.id }),
+    ]);
+  });
+
+  it("a REGISTER verified through another switch, from another address, or with a wrong digest vouches for nothing", async () => {
+    await verified(switchB);
+    await verifiedRegister(switchA, { realm: "127.0.0.6", username: "1000", password: "s3cret-1000", ip: "127.0.0.9" });
+    await expect(verifiedRegister(switchA, { realm: "127.0.0.6", username: "1000", password: "wrong-password" })).rejects.toThrow();
+    expect((await postEvent(registerEvent, switchA)).status).toBe(403);
+    expect(await registrations(account6)).toEqual([]);
+    // The REGISTER through B vouches for B's report.
+    expect((await postEvent(registerEvent, switchB)).status).toBe(200);
+  });
+
+  it("a verified INVITE vouches for no registration", async () => {
+    await verifiedRegister(switchA, { realm: "127.0.0.6", username: "1000", password: "s3cret-1000" }, "INVITE");
+    expect((await postEvent(registerEvent, switchA)).status).toBe(403);
+  });
+
+  it("vouches for 30 s after the sip_auth and not after", async () => {
+    const clock = freezeClock();
+    await verified(switchA);
+    clock.advance(30_000);
+    expect((await postEvent(registerEvent, switchA)).status).toBe(200);
+    await verified(switchA);
+    clock.advance(30_001);
+    const later = { ...registerEvent, "Event-Date-Timestamp": String(Number(registerEvent["Event-Date-Timestamp"]) + 1_000_000) };
+    expect((await postEvent(later, switchA)).status).toBe(403);
   });
 });

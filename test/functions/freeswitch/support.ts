@@ -2,6 +2,8 @@
 // events the way a switch does, and reading the XML answers back with a real parser.
 import { exports } from "cloudflare:workers";
 import { XMLParser } from "fast-xml-parser";
+import sipAuthBody from "../../fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
+import { computeHa1 } from "../../../registrar/digest";
 import { call } from "../../helpers";
 
 export interface TestSwitch {
@@ -103,4 +105,40 @@ export async function addDevice(accountId: string, username: string, password: s
   const reply = await call("POST", `/accounts/${accountId}/devices`, { body: { username, password, ...extra } });
   if (reply.status !== 201) throw new Error(`device create failed: ${JSON.stringify(reply.body)}`);
   return reply.body as { id: string; username: string };
+}
+
+const md5Hex = async (text: string) =>
+  [...new Uint8Array(await crypto.subtle.digest("MD5", new TextEncoder().encode(text)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/**
+ * The directory `sip_auth` a switch sends for a device's REGISTER (the captured body, with this
+ * device's digest over a fresh nonce, from `ip`), answered with the device: the edge has now seen
+ * the digest, so this switch may report the registration with a `sofia::register` event.
+ */
+export async function verifiedRegister(
+  sw: TestSwitch,
+  device: { realm: string; username: string; password: string; ip?: string },
+  method = "REGISTER",
+): Promise<void> {
+  const { realm, username, password, ip = "127.0.0.1" } = device;
+  const nonce = crypto.randomUUID();
+  const uri = `sip:${realm}:5060`;
+  const ha1 = await computeHa1("MD5", username, realm, password);
+  const response = await md5Hex(`${ha1}:${nonce}:00000001:6b8b4567:auth:${await md5Hex(`${method}:${uri}`)}`);
+  const fields: Record<string, string> = {
+    user: username,
+    domain: realm,
+    sip_auth_username: username,
+    sip_auth_realm: realm,
+    sip_auth_nonce: nonce,
+    sip_auth_uri: uri,
+    sip_request_host: realm,
+    sip_auth_response: response,
+    sip_auth_method: method,
+    sip_call_id: `verified-${nonce}`,
+    ip,
+  };
+  const body = Object.entries(fields).reduce((text, [name, value]) => withField(text, name, value), sipAuthBody);
+  const reply = await postXml(body, sw.basic);
+  if (isNotFound(reply.text)) throw new Error(`the edge did not verify ${username}@${realm}'s REGISTER through ${sw.id}`);
 }
