@@ -61,9 +61,13 @@ const IPS: Record<SwitchName, string> = { a: "127.0.0.4", b: "127.0.0.5" };
 
 export async function startBed(logDir: string): Promise<Bed> {
   mkdirSync(logDir, { recursive: true });
-  const stops: (() => Promise<void>)[] = [];
+  const stops: [string, () => Promise<void>][] = [];
   const stop = async () => {
-    for (const step of stops.reverse()) await step().catch((error: unknown) => console.error("freeswitch bed: stopping", error));
+    for (const [what, step] of stops.reverse()) {
+      const started = Date.now();
+      await step().catch((error: unknown) => console.error(`freeswitch bed: stopping ${what}`, error));
+      console.log(`freeswitch bed: stopped ${what} in ${Date.now() - started} ms`);
+    }
   };
   try {
     for (const ip of Object.values(IPS)) {
@@ -79,12 +83,15 @@ export async function startBed(logDir: string): Promise<Bed> {
       stateDir: mkdtempSync(join(tmpdir(), "whistle-fs-state-")),
       operatorKey: `op_fs_${randomBytes(18).toString("base64url")}`,
     };
-    stops.push(async () => rmSync(place.stateDir, { recursive: true, force: true }));
+    stops.push(["the edge's state", async () => rmSync(place.stateDir, { recursive: true, force: true })]);
     let edge = await startEdge(logDir, vars, place);
     let edgeRunning = true;
-    stops.push(async () => {
-      if (edgeRunning) await edge.stop();
-    });
+    stops.push([
+      "the edge",
+      async () => {
+        if (edgeRunning) await edge.stop();
+      },
+    ]);
     const api = apiClient(edge);
 
     // `npm start` seeds a demo switch; this suite's fleet is A and B only.
@@ -111,10 +118,17 @@ export async function startBed(logDir: string): Promise<Bed> {
       return (["a", "b"] as const).find((name) => created[name].credential === credential) ?? "?";
     };
     const counter: Counter = await startCounter(() => place.port, identify);
-    stops.push(counter.stop);
+    stops.push(["the counting pass-through", counter.stop]);
 
     const settings = {} as Record<SwitchName, FreeswitchSettings>;
     const dirs = {} as Record<SwitchName, FreeswitchDirs>;
+    // Both switches stop together (each takes a few seconds to shut down).
+    stops.push([
+      "the switches",
+      async () => {
+        await Promise.all(Object.values(dirs).map((switchDirs) => stopFreeswitch(switchDirs)));
+      },
+    ]);
     for (const [index, name] of (["a", "b"] as const).entries()) {
       settings[name] = {
         name,
@@ -128,7 +142,6 @@ export async function startBed(logDir: string): Promise<Bed> {
       };
       dirs[name] = freeswitchDirs(logDir, name);
       configure(settings[name], dirs[name]);
-      stops.push(() => stopFreeswitch(dirs[name]));
       await startFreeswitch(settings[name], dirs[name]);
     }
 
@@ -150,7 +163,7 @@ export async function startBed(logDir: string): Promise<Bed> {
           await counter.close();
           await edge.stop();
           edgeRunning = false;
-        } else {
+        } else if (!edgeRunning) {
           edge = await startEdge(logDir, vars, place);
           edgeRunning = true;
           await counter.open();
@@ -163,13 +176,14 @@ export async function startBed(logDir: string): Promise<Bed> {
       );
     });
     await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
-    stops.push(
+    stops.push([
+      "the control server",
       () =>
         new Promise<void>((resolve) => {
           control.closeAllConnections();
           control.close(() => resolve());
         }),
-    );
+    ]);
 
     const info = (name: SwitchName): SwitchInfo => ({
       name,
