@@ -30,7 +30,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/node/**", "test/e2e/**", "test/browser/**"],
+          exclude: ["test/node/**", "test/e2e/**", "test/freeswitch/**", "test/browser/**"],
           setupFiles: ["./test/setup.ts"],
         },
       },
