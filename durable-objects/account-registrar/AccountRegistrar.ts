@@ -110,7 +110,7 @@ export class AccountRegistrar extends DurableObject {
       ...DEFAULT_WEBHOOK_POLICY,
       retryBaseMs: Number(env.WEBHOOK_RETRY_BASE_MS ?? DEFAULT_WEBHOOK_POLICY.retryBaseMs) || DEFAULT_WEBHOOK_POLICY.retryBaseMs,
       maxAttempts: Number(env.WEBHOOK_MAX_ATTEMPTS ?? DEFAULT_WEBHOOK_POLICY.maxAttempts) || DEFAULT_WEBHOOK_POLICY.maxAttempts,
-    }, () => env.WEBHOOK_ALLOW_PRIVATE === "true");
+    }, () => env.WEBHOOK_ALLOW_PRIVATE === "true", () => this.hasSchema);
     void ctx.blockConcurrencyWhile(async () => {
       this.hasSchema =
         ctx.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'account'").toArray().length > 0;
@@ -750,6 +750,8 @@ export class AccountRegistrar extends DurableObject {
     const noncesLeft = this.nonces.sweep(now) === NONCE_SWEEP_BATCH ? "many" : this.nonces.any() ? "some" : "none";
     const acct = this.accountRow();
     if (acct) await this.webhooks.run(acct.accountId, now);
+    // The account may have been removed (its tables dropped) while a delivery was in flight.
+    if (!this.hasSchema) return;
     const deadlines = [
       swept.length === SWEEP_BATCH || noncesLeft === "many" ? now : this.earliestDeadline(),
       noncesLeft === "some" ? now + NONCE_SWEEP_INTERVAL_MS : null,

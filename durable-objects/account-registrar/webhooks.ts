@@ -63,6 +63,8 @@ export class WebhookDispatcher {
     private readonly outbox: EventLog,
     private readonly policy: WebhookPolicy,
     private readonly allowPrivate: AllowPrivate,
+    /** False once the account is removed: its tables are gone, even in the middle of a run. */
+    private readonly present: () => boolean = () => true,
   ) {}
 
   /** Why the current rule refuses this subscription's target; null when it may be delivered. */
@@ -107,13 +109,14 @@ export class WebhookDispatcher {
   async run(accountId: string, now: number): Promise<void> {
     for (const hook of this.deliverable()) {
       if (hook.nextAttemptAt !== null && hook.nextAttemptAt > now) continue;
+      if (!this.present()) return;
       await this.deliverSome(accountId, hook.id);
     }
     this.forget();
   }
 
   private async deliverSome(accountId: string, hookId: string): Promise<void> {
-    for (let handled = 0; handled < BATCH; ) {
+    for (let handled = 0; handled < BATCH && this.present(); ) {
       const hook = this.db.select().from(webhooks).where(eq(webhooks.id, hookId)).get();
       if (!hook) return; // removed meanwhile
       if (this.refusal(hook) !== null) return; // checked again before each attempt
@@ -130,8 +133,8 @@ export class WebhookDispatcher {
       }
       const event = pending[skipped]!;
       const error = await this.post(accountId, hook, event);
-      // Re-read: the subscription may have been removed while the post was in flight.
-      if (!this.db.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.id, hookId)).get()) return;
+      // Re-read: the subscription (or the whole account) may have been removed while the post was in flight.
+      if (!this.present() || !this.db.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.id, hookId)).get()) return;
       const at = Date.now();
       if (error === null) {
         this.db
