@@ -16,6 +16,8 @@ const stateDir = mkdtempSync(join(tmpdir(), "whistle-webhooks-"));
 let edge: ChildProcess | null = null;
 let receiver: Server | null = null;
 let base = "";
+/** Everything the edge printed. */
+let output = "";
 let demo: {
   account: { id: string; realm: string };
   accountApiKey: string;
@@ -143,7 +145,6 @@ beforeAll(async () => {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
   edge.stdout!.on("data", (c) => (output += c));
   edge.stderr!.on("data", (c) => (output += c));
   await until("the edge", () => output.includes("Whistle Edge is serving") || (edge!.exitCode !== null && (() => { throw new Error(output); })()), 180_000);
@@ -256,5 +257,23 @@ describe("webhooks against a local receiver", () => {
     expect(deliveries.filter((d) => d.path === "/moved")).toHaveLength(3);
     expect(deliveries.filter((d) => d.path === "/elsewhere")).toEqual([]);
     await api("DELETE", `/accounts/${demo.account.id}/webhooks/${created.body.webhook.id}`);
+  });
+
+  // Last: it removes the demo account.
+  it("an account removed while a delivery is in flight: the delivery ends without touching the removed tables", async () => {
+    behaviour["/removed"] = { statuses: [200], hold: true };
+    await api("POST", `/accounts/${demo.account.id}/webhooks`, { url: receiverUrl("/removed") });
+    await switchEvent("sofia::register", 5075);
+    await until("a delivery held open by the receiver", () => held.some((h) => h.path === "/removed"));
+    const operatorKey = /operator API key\s+(\S+)/.exec(output)![1];
+    const removed = await fetch(`${base}/api/v1/accounts/${demo.account.id}`, { method: "DELETE", headers: { authorization: `Bearer ${operatorKey}` } });
+    expect(removed.status).toBe(200);
+    const printed = output.length;
+    releaseHeld("/removed");
+    await until("the held delivery answered", () => deliveries.some((d) => d.path === "/removed"));
+    // The object finishes its run when the answer arrives; a request after it is logged after it.
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    await until("a request logged after the run", () => output.slice(printed).includes("/healthz"));
+    expect(output.slice(printed)).not.toMatch(/no such table|uncaught exception/i);
   });
 });
