@@ -2,8 +2,9 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { verifySwitchCredential } from "../../../functions/switches/credentials";
+import { freezeClock } from "../../clock";
 import { accountKey, call, createAccount, createDevice, uniqueRealm } from "../../helpers";
-import { expectJson, expectProblem, listAll, sleep, uniqueNumber } from "./support";
+import { expectJson, expectProblem, listAll, uniqueNumber } from "./support";
 
 /** The documented defaults; the policy may carry more fields than these. */
 const DEFAULTS = { minExpires: 60, maxExpires: 3600, defaultExpires: 300, maxBindingsPerDevice: 5, overflow: "reject" };
@@ -343,7 +344,8 @@ describe("switches", () => {
     const newName = `sw-${crypto.randomUUID().slice(0, 8)}`;
     const changed = expectJson(await call("PATCH", `/switches/${created.switch.id}`, { body: { name: newName, address: "sips:edge.example.net:5061" } }), 200);
     expect(changed).toMatchObject({ id: created.switch.id, name: newName, address: "sips:edge.example.net:5061", createdAt: created.switch.createdAt });
-    await sleep(250);
+    // A change through the API drops this isolate's switch snapshot at once (other isolates re-read
+    // it within SWITCH_CACHE_TTL_MS): no waiting.
     expect(await verifySwitchCredential(env, created.credential, Date.now())).toEqual({
       id: created.switch.id,
       name: newName,
@@ -355,14 +357,14 @@ describe("switches", () => {
   });
 
   it("rotating the credential refuses the old one and accepts the new one", async () => {
+    const clock = freezeClock();
     const created = expectJson(await call("POST", "/switches", { body: { name: `sw-${crypto.randomUUID().slice(0, 8)}`, address: "sip:10.0.0.8" } }), 201);
-    await sleep(5); // the new credential must be issued at a later millisecond than the old one
+    clock.advance(1); // the new credential is issued at a later millisecond than the old one
     const rotated = expectJson(await call("POST", `/switches/${created.switch.id}/credential`), 201);
     expect(rotated.credential).not.toBe(created.credential);
     expect(rotated.switch.id).toBe(created.switch.id);
     expect(Date.parse(rotated.switch.credentialIssuedAt)).toBeGreaterThan(Date.parse(created.switch.credentialIssuedAt));
-    await sleep(250); // SWITCH_CACHE_TTL_MS is 200 in tests
-    const now = Date.now();
+    const now = clock.now();
     expect(await verifySwitchCredential(env, created.credential, now)).toBeNull();
     expect(await verifySwitchCredential(env, rotated.credential, now)).toMatchObject({ id: created.switch.id });
     expect(expectJson(await call("GET", `/switches/${created.switch.id}`), 200).credentialIssuedAt).toBe(rotated.switch.credentialIssuedAt);
@@ -373,7 +375,6 @@ describe("switches", () => {
     expect(await verifySwitchCredential(env, created.credential, Date.now())).not.toBeNull();
     expect(expectJson(await call("DELETE", `/switches/${created.switch.id}`), 200)).toEqual({ deleted: created.switch.id });
     expectProblem(await call("GET", `/switches/${created.switch.id}`), 404, "switchId");
-    await sleep(250);
     expect(await verifySwitchCredential(env, created.credential, Date.now())).toBeNull();
   });
 

@@ -70,4 +70,3 @@ export function uniqueNumber(): string {
   return `+1415${String(Math.floor(Math.random() * 1000)).padStart(3, "0")}${String(numberCounter).padStart(4, "0")}`;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
