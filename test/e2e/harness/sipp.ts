@@ -41,6 +41,11 @@ export interface SippOptions {
   timeoutSeconds?: number;
   /** The Call-ID to use ([call_id]), e.g. to refresh a registration under its first Call-ID. */
   callId?: string;
+  /**
+   * The uri the digest signs, without `sip:` (-auth_uri). SIPp's default is the remote address
+   * and port, not the Request-URI; an edge that checks the two against each other needs this.
+   */
+  authUri?: string;
 }
 
 export interface SippResult {
@@ -120,6 +125,7 @@ export async function startSipp(logDir: string, options: SippOptions): Promise<S
   }
   if (options.service) args.push("-s", options.service);
   if (options.callId) args.push("-cid_str", options.callId.replaceAll("%", "%%"));
+  if (options.authUri) args.push("-auth_uri", options.authUri);
   if (options.pauseMs !== undefined) args.push("-d", String(options.pauseMs));
   for (const [key, value] of Object.entries(options.keys ?? {})) args.push("-key", key, value);
 

@@ -111,6 +111,7 @@ export function testBed() {
       ...(options.password && { password: options.password }),
       ...(who.port !== undefined && { port: who.port }),
       callId: who.callId,
+      authUri: who.device.realm,
       keys: { expires: String(options.expires ?? 120), cseq: String(who.cseq), cseq2: String(who.cseq + 1) },
       final: options.final ?? "200",
     });
@@ -135,6 +136,7 @@ export function testBed() {
       remote: bed.switches[sw].remote,
       device: who.device,
       service: destination,
+      authUri: `${destination}@${who.device.realm}`,
       ...(final && { final }),
       timeoutSeconds: 30,
     });
