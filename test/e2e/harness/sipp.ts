@@ -42,8 +42,9 @@ export interface SippOptions {
   /** The Call-ID to use ([call_id]), e.g. to refresh a registration under its first Call-ID. */
   callId?: string;
   /**
-   * The uri the digest signs, without `sip:` (-auth_uri). SIPp's default is the remote address
-   * and port, not the Request-URI; an edge that checks the two against each other needs this.
+   * The uri the digest signs, without `sip:` (-auth_uri). SIPp's own default is the remote
+   * address and port, not the Request-URI, which the edge refuses; without this option the
+   * Request-URI of the scenarios here is used.
    */
   authUri?: string;
 }
@@ -125,7 +126,12 @@ export async function startSipp(logDir: string, options: SippOptions): Promise<S
   }
   if (options.service) args.push("-s", options.service);
   if (options.callId) args.push("-cid_str", options.callId.replaceAll("%", "%%"));
-  if (options.authUri) args.push("-auth_uri", options.authUri);
+  // The digest signs the Request-URI the scenarios send (sip:[field2], or
+  // sip:[service]@[field2] / @[callee_realm] for a call), as a phone's does.
+  const authUri =
+    options.authUri ??
+    (options.device && (options.service ? `${options.service}@${options.keys?.callee_realm ?? options.device.realm}` : options.device.realm));
+  if (authUri) args.push("-auth_uri", authUri);
   if (options.pauseMs !== undefined) args.push("-d", String(options.pauseMs));
   for (const [key, value] of Object.entries(options.keys ?? {})) args.push("-key", key, value);
 
