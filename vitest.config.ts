@@ -32,6 +32,9 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: ["test/node/**", "test/e2e/**", "test/freeswitch/**", "test/browser/**"],
           setupFiles: ["./test/setup.ts"],
+          // Property and fuzz tests run hundreds of requests: a generous limit keeps a loaded
+          // machine from failing them. No test decides an outcome by elapsed time.
+          testTimeout: 60_000,
         },
       },
       {
