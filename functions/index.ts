@@ -6,6 +6,7 @@ import { createKamailioApp } from "./kamailio/app";
 import { answerError, problemResponse } from "./api/problem";
 import { registrarForRealm } from "./accounts";
 import type { Env } from "./env";
+import { requestLog } from "./request-log";
 import { securityHeaders } from "./security-headers";
 
 export { AccountRegistrar } from "../durable-objects/account-registrar/AccountRegistrar";
@@ -14,6 +15,8 @@ export { FleetMonitor } from "../durable-objects/fleet-monitor/FleetMonitor";
 const app = new Hono<{ Bindings: Env }>();
 
 app.use(securityHeaders());
+// One JSON log line per API call and switch callback.
+for (const path of ["/api/*", "/freeswitch/*", "/kamailio/*"]) app.use(path, ...requestLog());
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 // The runtime's own ceilings, measured beside the real routes by the benchmarks. Off unless

@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { answerError, problemResponse } from "../api/problem";
 import type { Env } from "../env";
+import { noteKind, noteOutcome } from "../request-log";
 import { requireSwitch, type SwitchVariables } from "../switches/auth";
 import { answerDialplan } from "./dialplan";
 import { answerDirectory } from "./directory";
@@ -26,18 +27,27 @@ export function createFreeswitchApp() {
   xml.post("/", async (c) => {
     const form = parseForm(await c.req.text());
     const caller = c.get("switch");
-    switch (field(form, "section")) {
+    const section = field(form, "section");
+    let document: string;
+    switch (section) {
       case "directory":
-        return xmlResponse(await answerDirectory(c.env, form, caller));
+        noteKind("freeswitch.directory");
+        document = await answerDirectory(c.env, form, caller);
+        break;
       case "dialplan":
-        return xmlResponse(await answerDialplan(c.env, form, caller));
+        noteKind("freeswitch.dialplan");
+        document = await answerDialplan(c.env, form, caller);
+        break;
       default:
-        return xmlResponse(notFoundDocument());
+        document = notFoundDocument();
     }
+    noteOutcome(document === notFoundDocument() ? "not_found" : "found");
+    return xmlResponse(document);
   });
   xml.onError((error) => {
     // Never a 500 for the switch: log, and answer "not found" so it falls back cleanly.
     console.error("freeswitch xml callback failed", error);
+    noteOutcome("error");
     return xmlResponse(notFoundDocument());
   });
 

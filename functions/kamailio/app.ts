@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import { answerError, problemResponse, ProblemError } from "../api/problem";
 import type { Env } from "../env";
+import { noteOutcome } from "../request-log";
 import { requireSwitch, type SwitchVariables } from "../switches/auth";
 import { authorize, AuthorizeRequest } from "./authorize";
 import { locate, LocateRequest } from "./locate";
@@ -26,6 +27,12 @@ async function body<T extends z.ZodType>(request: Request, schema: T): Promise<z
   throw new ProblemError(400, `invalid ${errors.map((e) => e.field).join(", ")}`, errors);
 }
 
+/** The decision's SIP status is the callback's outcome in the request log. */
+function decided<T extends { status: number }>(decision: T): T {
+  noteOutcome(String(decision.status));
+  return decision;
+}
+
 export function createKamailioApp() {
   const app = new Hono<KamailioEnv>();
   app.use(
@@ -41,8 +48,8 @@ export function createKamailioApp() {
   );
   // An idle proxy's timer says it is alive (the switch middleware records it); nothing else happens.
   app.post("/keepalive", (c) => c.json({ status: "alive" }));
-  app.post("/authorize", async (c) => c.json(await authorize(c.env, await body(c.req.raw, AuthorizeRequest), c.get("switch"))));
-  app.post("/locate", async (c) => c.json(await locate(c.env, await body(c.req.raw, LocateRequest), c.get("switch"))));
+  app.post("/authorize", async (c) => c.json(decided(await authorize(c.env, await body(c.req.raw, AuthorizeRequest), c.get("switch")))));
+  app.post("/locate", async (c) => c.json(decided(await locate(c.env, await body(c.req.raw, LocateRequest), c.get("switch")))));
   app.onError(answerError);
   return app;
 }

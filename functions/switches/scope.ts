@@ -4,6 +4,7 @@
 import type { AccountRegistrar } from "../../durable-objects/account-registrar/AccountRegistrar";
 import { accountIdForRealm, registrarForRealm } from "../accounts";
 import type { Env } from "../env";
+import { noteAccount } from "../request-log";
 import type { SwitchIdentity } from "./credentials";
 
 /** May this switch act for this account? */
@@ -13,6 +14,8 @@ export function serves(caller: SwitchIdentity, accountId: string): boolean {
 
 /** The object of the account a switch named by realm; null when the account is outside the switch's scope. */
 export function registrarForSwitch(env: Env, caller: SwitchIdentity, realm: string): DurableObjectStub<AccountRegistrar> | null {
-  if (caller.accounts !== null && !caller.accounts.includes(accountIdForRealm(env, realm, caller.jurisdiction))) return null;
+  const accountId = accountIdForRealm(env, realm, caller.jurisdiction);
+  if (caller.accounts !== null && !caller.accounts.includes(accountId)) return null;
+  noteAccount(accountId);
   return registrarForRealm(env, realm, caller.jurisdiction);
 }
