@@ -5,6 +5,8 @@ const catalogMigrations = await readD1Migrations("./catalog/migrations");
 
 export default defineConfig({
   test: {
+    // The request log's line per call stays out of the output (test/functions/request-log.test.ts reads it through a spy).
+    onConsoleLog: (log) => !log.includes('{"msg":"request"'),
     projects: [
       {
         // Unit and integration tests inside workerd, with real Durable Object SQLite storage and D1.
