@@ -31,12 +31,14 @@ describe("security headers", () => {
   });
 
   it("the console's files carry a policy without inline script, from public/_headers", async () => {
-    for (const path of ["/", "/console.js", "/console.css"]) {
+    for (const path of ["/", "/console/main.js", "/console/api.js", "/console.css"]) {
       const response = await env.ASSETS.fetch(new Request(`https://edge.test${path}`));
       await response.arrayBuffer();
       expect(response.status, path).toBe(200);
       expectProtected(response.headers, path);
       expect(response.headers.get("content-security-policy")).toMatch(/script-src 'self'(;|$)/);
+      // Module scripts are refused unless served as JavaScript (and nosniff forbids guessing).
+      if (path.endsWith(".js")) expect(response.headers.get("content-type"), path).toMatch(/^(text|application)\/javascript/);
     }
   });
 });
