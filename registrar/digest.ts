@@ -49,6 +49,17 @@ export function digestAlgorithmOf(credentials: DigestCredentials): DigestAlgorit
   return null;
 }
 
+/**
+ * Are these credentials an answer at all: a username, a nonce, a known algorithm and a response of
+ * its length in hex? A request without one (the empty or cut-short digest a noisy switch sends)
+ * is not a wrong password: it is challenged, and counts toward no lockout.
+ */
+export function isDigestAnswer(credentials: DigestCredentials): boolean {
+  const algorithm = digestAlgorithmOf(credentials);
+  if (algorithm === null || credentials.username === "" || credentials.nonce === "") return false;
+  return (algorithm === "MD5" ? /^[0-9a-fA-F]{32}$/ : /^[0-9a-fA-F]{64}$/).test(credentials.response);
+}
+
 /** Compares two strings in time that depends only on their length. */
 function constantTimeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;

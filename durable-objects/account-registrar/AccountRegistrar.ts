@@ -4,10 +4,11 @@ import { DurableObject } from "cloudflare:workers";
 import { and, asc, eq, gt, inArray, lte, min, sql } from "drizzle-orm";
 import { drizzle, type DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
+import { hex } from "../../registrar/bytes";
 import { contactIs } from "../../registrar/contact";
 import { digestAlgorithmOf, verifyDigestResponse, type DigestCredentials } from "../../registrar/digest";
 import { withJitter } from "../../registrar/expiry";
-import { isLocked, lockAfterFailure, windowStart, type LockoutPolicy } from "../../registrar/lockout";
+import { afterFailure, deviceLockAfter, isLocked, sourceAddress, type LockoutPolicy, type SourceRecord } from "../../registrar/lockout";
 import { nonceCount, nonceKey } from "../../registrar/replay";
 import { calleeAccount, numberCandidates } from "../../registrar/routing";
 import { planRegister } from "../../registrar/save";
@@ -18,6 +19,7 @@ import { CommitGroup } from "./commit-group";
 import { DeviceCache } from "./device-cache";
 import { NonceUses, NONCE_SWEEP_BATCH, NONCE_USE_MARGIN_MS, type NonceUse } from "./nonce-uses";
 import { RegisterProofs } from "./register-proofs";
+import { SourceLocks, SOURCE_SWEEP_BATCH, type SourceLock } from "./source-locks";
 import { SqlMeter, type Usage } from "./meter";
 import { DEFAULT_WEBHOOK_POLICY, WebhookDispatcher, webhookView, type WebhookView } from "./webhooks";
 import {
@@ -62,11 +64,14 @@ import type {
 } from "./records";
 import * as schema from "./schema";
 
-const { account, authFailures, bindings, deadLetters, devices, numbers, webhooks } = schema;
+const { account, bindings, deadLetters, devices, numbers, webhooks } = schema;
+
+/** Device id under which a username the account does not have is counted (docs/security.md, "Enumeration"). */
+export const UNKNOWN_DEVICE_PREFIX = "unknown:";
 
 /** Expired bindings removed per alarm run; more are left to an immediate follow-up run. */
 export const SWEEP_BATCH = 50;
-/** While used nonces are remembered, the alarm comes back at least this often to sweep them. */
+/** While used nonces or failure counts are kept, the alarm comes back at least this often to sweep them. */
 export const NONCE_SWEEP_INTERVAL_MS = 60_000;
 
 
@@ -95,6 +100,16 @@ export class AccountRegistrar extends DurableObject {
   private readonly bindingSql: BindingStatements;
   /** Digest nonces used, against replay. */
   private readonly nonces: NonceUses;
+  /** Wrong digests and locks per device and source address. */
+  private readonly sourceLocks: SourceLocks;
+  /**
+   * The HA1 values a username the account does not have is checked against: random, never matched,
+   * so an unknown user costs the digest work a known one does and gets the same answer.
+   */
+  private readonly unknownHa1 = {
+    md5: hex(crypto.getRandomValues(new Uint8Array(16))),
+    sha256: hex(crypto.getRandomValues(new Uint8Array(32))),
+  };
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -103,6 +118,7 @@ export class AccountRegistrar extends DurableObject {
     this.db = drizzle(metered, { schema });
     this.bindingSql = new BindingStatements(metered.sql);
     this.nonces = new NonceUses(metered.sql);
+    this.sourceLocks = new SourceLocks(metered.sql);
     this.q = prepareQueries(this.db);
     this.group = new CommitGroup(ctx.storage);
     this.events = new EventLog(this.db);
@@ -201,8 +217,8 @@ export class AccountRegistrar extends DurableObject {
       return refuse("conflict", `username ${input.username} already exists in this account`, "username");
     }
     const now = Date.now();
-    // No cache to forget: a miss is never remembered, and the username was just read as absent.
-    const row = this.db
+    // The cache remembers the username as absent: forget it with the insert.
+    const row = this.changingDevices(() => this.db
       .insert(devices)
       .values({
         id: newId("dev"),
@@ -215,7 +231,7 @@ export class AccountRegistrar extends DurableObject {
         updatedAt: now,
       })
       .returning()
-      .get();
+      .get());
     return ok(toDevice(row));
   }
 
@@ -431,10 +447,13 @@ export class AccountRegistrar extends DurableObject {
   }
 
   /**
-   * The one place a device's digest is checked. A locked device is refused whatever it sends; a
-   * wrong digest counts toward the lockout. The code after the digest computation runs without
-   * awaiting, so what it reads and writes is one step. A right digest comes with the nonce use to
-   * claim (in the transaction that acts on it), if its nonce is guarded.
+   * The one place a device's digest is checked. A username the account does not have (or a disabled
+   * device) is checked against a random HA1 and counted like a wrong password, so it gets the same
+   * answer after the same work. A source locked out of the device, or any source but the device's
+   * own addresses while the whole device is locked, is refused whatever it sends, and that attempt
+   * is counted too; the answer is the one a wrong password gets. The code after the digest
+   * computation runs without awaiting, so what it reads and writes is one step. A right digest
+   * comes with the nonce use to claim (in the transaction that acts on it), if its nonce is guarded.
    */
   private async checkDigest(
     username: string,
@@ -444,23 +463,59 @@ export class AccountRegistrar extends DurableObject {
     guard: NonceGuard,
   ): Promise<DigestFailure | { acct: AccountRow; device: DeviceRow; now: number; use: NonceUse | null }> {
     const acct = this.accountRow();
-    const device = this.deviceByUsername(username);
-    if (!acct || !device || !device.enabled) return { status: "unknown_device" };
-    if (isLocked(device.lockedUntil, Date.now())) return { status: "locked", until: device.lockedUntil! };
+    if (!acct) return { status: "unknown_device" };
+    const device = this.deviceForDigest(username);
     const algorithm = digestAlgorithmOf(digest);
     const count = nonceCount(digest.nc);
     const [verified, key] = await Promise.all([
       algorithm !== null && verifyDigestResponse(algorithm === "MD5" ? device.ha1Md5 : device.ha1Sha256, algorithm, digest, method),
       nonceKey(digest.nonce),
     ]);
-    const right = verified && digest.username === device.username && digest.realm === acct.realm && !Number.isNaN(count);
     const now = Date.now();
-    const current = this.deviceByUsername(username);
-    if (!current || !current.enabled) return { status: "unknown_device" };
-    if (isLocked(current.lockedUntil, now)) return { status: "locked", until: current.lockedUntil! };
-    if (!right) return { status: "bad_digest", lockedUntil: this.countFailure(current.id, source, lockoutOf(acct), now) };
+    const current = this.deviceForDigest(username);
+    const address = sourceAddress(source);
+    const record = this.sourceLocks.get(current.id, address);
+    const refused =
+      (record !== undefined && isLocked(record.lockedUntil, now)) ||
+      (isLocked(current.lockedUntil, now) && !this.registeredFrom(current.id, address, now));
+    const right =
+      verified &&
+      current.id === device.id &&
+      current.enabled &&
+      digest.username === current.username &&
+      digest.realm === acct.realm &&
+      !Number.isNaN(count);
+    if (!right || refused) {
+      this.countFailure(current, address, source, record, refused, lockoutOf(acct), now);
+      return { status: "bad_digest" };
+    }
+    // The right answer from a source with wrong ones before it: its count starts over.
+    if (record !== undefined) this.sourceLocks.forget(current.id, address);
     const guarded = guard.record === "every-use" || digest.qop === undefined;
     return { acct, device: current, now, use: guarded ? { key, count, expiresAt: guard.expiresAt } : null };
+  }
+
+  /** The enabled device `username`, or a stand-in that no digest matches (unknown or disabled). */
+  private deviceForDigest(username: string): DeviceRow {
+    const device = this.deviceByUsername(username);
+    if (device?.enabled) return device;
+    return {
+      id: `${UNKNOWN_DEVICE_PREFIX}${username}`,
+      username,
+      ha1Md5: this.unknownHa1.md5,
+      ha1Sha256: this.unknownHa1.sha256,
+      callerIdName: null,
+      callerIdNumber: null,
+      enabled: false,
+      lockedUntil: null,
+      createdAt: 0,
+      updatedAt: 0,
+    };
+  }
+
+  /** Is `address` one the device holds a live binding from (where its owner is)? */
+  private registeredFrom(deviceId: string, address: string, now: number): boolean {
+    return this.liveBindingsOf(deviceId, now).some((b) => b.received !== null && sourceAddress(b.received) === address);
   }
 
   /** Claim a nonce use in a commit of its own; false for a replay. */
@@ -470,36 +525,39 @@ export class AccountRegistrar extends DurableObject {
     return claimed;
   }
 
-  /** Record a wrong digest; lock the device once the window holds enough. Answers the lock's end, if any. */
-  private countFailure(deviceId: string, source: string, lockout: LockoutPolicy, now: number): number | null {
-    let lockedUntil: number | null = null;
-    const username = this.deviceById(deviceId)?.username ?? null;
-    // Only a lock changes the device row; a counted failure leaves the device cache as it is.
+  /**
+   * Record a wrong digest, or an attempt from a refused source, against the device and source
+   * address: the source is locked at its threshold; the whole device once enough sources fail
+   * within the window. An unknown username goes through the same statements (its device row does
+   * not exist, so no lock of it is written), and only its events differ.
+   */
+  private countFailure(
+    device: DeviceRow,
+    address: string,
+    source: string,
+    record: SourceRecord | undefined,
+    refused: boolean,
+    lockout: LockoutPolicy,
+    now: number,
+  ): void {
+    const known = device.enabled;
+    const next = afterFailure(record ?? null, lockout, now);
+    let deviceLocked: number | null = null;
     const published = this.ctx.storage.transactionSync(() => {
-      this.db
-        .delete(authFailures)
-        .where(and(eq(authFailures.deviceId, deviceId), lte(authFailures.at, windowStart(lockout, now))))
-        .run();
-      this.db.insert(authFailures).values({ deviceId, source, at: now }).run();
-      const recent = this.db
-        .select({ n: sql<number>`count(*)` })
-        .from(authFailures)
-        .where(eq(authFailures.deviceId, deviceId))
-        .get();
-      lockedUntil = lockAfterFailure(recent?.n ?? 0, lockout, now);
-      if (lockedUntil !== null) {
-        this.db.update(devices).set({ lockedUntil }).where(eq(devices.id, deviceId)).run();
-        this.db.delete(authFailures).where(eq(authFailures.deviceId, deviceId)).run();
+      this.sourceLocks.write(device.id, address, next, now);
+      if (!isLocked(device.lockedUntil, now)) {
+        deviceLocked = deviceLockAfter(this.sourceLocks.failingSince(device.id, now - lockout.windowSeconds * 1000), lockout, now);
+        if (deviceLocked !== null) this.db.update(devices).set({ lockedUntil: deviceLocked }).where(eq(devices.id, device.id)).run();
       }
-      const about = { deviceId, username, source };
-      return this.record(
-        [{ ...about, type: "auth.failed" }, ...(lockedUntil !== null ? [{ ...about, type: "device.locked" } as const] : [])],
-        now,
-      );
+      const about = { deviceId: known ? device.id : null, username: device.username, source };
+      const batch: NewEvent[] = [{ ...about, type: refused ? "auth.refused" : "auth.failed" }];
+      if (known && next.locked) batch.push({ ...about, type: "source.locked", source: address });
+      if (known && deviceLocked !== null) batch.push({ ...about, type: "device.locked" });
+      return this.record(batch, now);
     });
-    if (lockedUntil !== null) this.deviceCache.forget();
+    if (deviceLocked !== null) this.deviceCache.forget();
     this.publish(published);
-    return lockedUntil;
+    void this.expireNoLaterThan(now + Math.max(lockout.windowSeconds, lockout.durationSeconds) * 1000);
   }
 
   /**
@@ -532,13 +590,22 @@ export class AccountRegistrar extends DurableObject {
     return outcome.refreshed;
   }
 
-  /** Lift a lockout now and forget the failures that led to it. */
+  /** The device's lock and the source locks in force: who is refused, and why. */
+  lockoutOf(deviceId: string): Outcome<{ deviceId: string; lockedUntil: number | null; sources: SourceLock[] }> {
+    const device = this.deviceById(deviceId);
+    if (!device) return refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
+    const now = Date.now();
+    return ok({ deviceId, lockedUntil: isLocked(device.lockedUntil, now) ? device.lockedUntil : null, sources: this.sourceLocks.locked(deviceId, now) });
+  }
+
+  /** Lift the device's lock and every source lock now, and forget the failures that led to them. */
   clearLockout(deviceId: string): Outcome<DeviceRecord> {
     if (!this.deviceById(deviceId)) return refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
-    const wasLocked = isLocked(this.deviceById(deviceId)!.lockedUntil, Date.now());
+    const now = Date.now();
+    const wasLocked = isLocked(this.deviceById(deviceId)!.lockedUntil, now) || this.sourceLocks.locked(deviceId, now).length > 0;
     const published = this.changingDevices(() => this.ctx.storage.transactionSync(() => {
       this.db.update(devices).set({ lockedUntil: null }).where(eq(devices.id, deviceId)).run();
-      this.db.delete(authFailures).where(eq(authFailures.deviceId, deviceId)).run();
+      this.sourceLocks.clear(deviceId);
       const device = this.deviceById(deviceId)!;
       return wasLocked ? this.record([{ type: "device.unlocked", deviceId, username: device.username }], Date.now()) : [];
     }));
@@ -748,13 +815,16 @@ export class AccountRegistrar extends DurableObject {
     });
     this.publish(published);
     const noncesLeft = this.nonces.sweep(now) === NONCE_SWEEP_BATCH ? "many" : this.nonces.any() ? "some" : "none";
+    const policy = this.accountRow() ? lockoutOf(this.accountRow()!) : null;
+    const sourcesLeft =
+      policy === null ? "none" : this.sourceLocks.sweep(now - policy.windowSeconds * 1000, now) === SOURCE_SWEEP_BATCH ? "many" : this.sourceLocks.any() ? "some" : "none";
     const acct = this.accountRow();
     if (acct) await this.webhooks.run(acct.accountId, now);
     // The account may have been removed (its tables dropped) while a delivery was in flight.
     if (!this.hasSchema) return;
     const deadlines = [
-      swept.length === SWEEP_BATCH || noncesLeft === "many" ? now : this.earliestDeadline(),
-      noncesLeft === "some" ? now + NONCE_SWEEP_INTERVAL_MS : null,
+      swept.length === SWEEP_BATCH || noncesLeft === "many" || sourcesLeft === "many" ? now : this.earliestDeadline(),
+      noncesLeft === "some" || sourcesLeft === "some" ? now + NONCE_SWEEP_INTERVAL_MS : null,
       this.webhooks.nextDue(this.events.latest(), Date.now()),
     ].filter((t): t is number => t !== null);
     if (deadlines.length > 0) await this.expireNoLaterThan(Math.min(...deadlines));

@@ -14,6 +14,8 @@ export const EVENT_TYPES = [
   "binding.expired",
   "binding.refused",
   "auth.failed",
+  "auth.refused",
+  "source.locked",
   "device.locked",
   "device.unlocked",
 ] as const;

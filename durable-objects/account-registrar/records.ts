@@ -38,7 +38,7 @@ export interface DeviceRecord {
   callerIdName: string | null;
   callerIdNumber: string | null;
   enabled: boolean;
-  /** Set while repeated wrong digests keep the device locked out. */
+  /** Set while wrong digests from many sources keep the device locked (but for its own addresses). */
   lockedUntil: number | null;
   createdAt: number;
   updatedAt: number;
@@ -126,12 +126,7 @@ export interface DeviceAuthorization {
   address?: string;
 }
 
-export type AuthorizationResult =
-  | { status: "authorized"; credentials: DeviceCredentials; forceExpires: number; refreshed: boolean }
-  | { status: "unknown_device" }
-  | { status: "locked"; until: number }
-  | { status: "bad_digest"; lockedUntil: number | null }
-  | { status: "replayed" };
+export type AuthorizationResult = { status: "authorized"; credentials: DeviceCredentials; forceExpires: number; refreshed: boolean } | DigestFailure;
 
 /** Where a dialed destination leads inside one account: a device (by username or by number) and its live bindings. */
 export type DestinationResult =
@@ -153,11 +148,14 @@ export interface DigestRegistration {
   capExpires?: number;
 }
 
-/** Why a digest was not accepted; `authorized` otherwise. */
+/**
+ * Why a digest was not accepted; `authorized` otherwise. An unknown or disabled username, a wrong
+ * answer and a refused source (locked out) are all `bad_digest`: the switch answers them alike.
+ */
 export type DigestFailure =
+  /** No account behind this object. */
   | { status: "unknown_device" }
-  | { status: "locked"; until: number }
-  | { status: "bad_digest"; lockedUntil: number | null }
+  | { status: "bad_digest" }
   /** The right answer, but its nonce was used already (with this count, or once without qop). */
   | { status: "replayed" };
 

@@ -33,11 +33,21 @@ export function capped(request: RegisterRequest, cap: number, policy: Registrati
 }
 
 export function lockoutOf(row: AccountRow): LockoutPolicy {
-  return { threshold: row.lockoutThreshold, windowSeconds: row.lockoutWindow, durationSeconds: row.lockoutDuration };
+  return {
+    threshold: row.lockoutThreshold,
+    windowSeconds: row.lockoutWindow,
+    durationSeconds: row.lockoutDuration,
+    deviceThreshold: row.lockoutDeviceThreshold,
+  };
 }
 
 export function lockoutColumns(lockout: LockoutPolicy) {
-  return { lockoutThreshold: lockout.threshold, lockoutWindow: lockout.windowSeconds, lockoutDuration: lockout.durationSeconds };
+  return {
+    lockoutThreshold: lockout.threshold,
+    lockoutWindow: lockout.windowSeconds,
+    lockoutDuration: lockout.durationSeconds,
+    lockoutDeviceThreshold: lockout.deviceThreshold,
+  };
 }
 
 /** A merged policy must still make sense: min ≤ default ≤ max. */

@@ -1,5 +1,5 @@
 // One account's state, in its AccountRegistrar object's SQLite storage.
-import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** The account this object serves: a single row (id = 1). */
 export const account = sqliteTable("account", {
@@ -19,6 +19,8 @@ export const account = sqliteTable("account", {
   lockoutThreshold: integer("lockout_threshold").notNull().default(5),
   lockoutWindow: integer("lockout_window").notNull().default(300),
   lockoutDuration: integer("lockout_duration").notNull().default(900),
+  /** Distinct sources failing within the window that lock the whole device. */
+  lockoutDeviceThreshold: integer("lockout_device_threshold").notNull().default(10),
   /** Account ids whose devices this account's devices may call by address; none: calls stay in the account. */
   callsAllowedAccounts: text("calls_allowed_accounts", { mode: "json" }).$type<string[]>().notNull().default([]),
   createdAt: integer("created_at").notNull(),
@@ -35,7 +37,10 @@ export const devices = sqliteTable("devices", {
   callerIdName: text("caller_id_name"),
   callerIdNumber: text("caller_id_number"),
   enabled: integer("enabled", { mode: "boolean" }).notNull(),
-  /** While in the future, every authentication of the device is refused (too many wrong digests). */
+  /**
+   * While in the future, the device is refused from every source but the addresses it is registered
+   * from (wrong digests from many sources: distributed guessing).
+   */
   lockedUntil: integer("locked_until"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
@@ -75,17 +80,24 @@ export const bindings = sqliteTable(
   ],
 );
 
-/** Recent wrong digests per device and source, counted toward the lockout; older rows are pruned. */
-export const authFailures = sqliteTable(
-  "auth_failures",
+/**
+ * Wrong digests per device and source address (registrar/lockout.ts): the current window's count
+ * and the source's lock. Rows whose window closed and whose lock ended are swept. `device_id` is a
+ * device's id, or `unknown:<username>` for a username the account does not have (counted alike).
+ */
+export const authSources = sqliteTable(
+  "auth_sources",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
     deviceId: text("device_id").notNull(),
-    /** Source address of the failed attempt, `ip:port` or `ip`. */
+    /** IP address (IPv6: its /64), registrar/lockout.ts `sourceAddress`. */
     source: text("source").notNull(),
-    at: integer("at").notNull(),
+    windowStart: integer("window_start").notNull(),
+    failures: integer("failures").notNull(),
+    lockedUntil: integer("locked_until"),
+    /** The last refused or wrong attempt (ms). */
+    lastAt: integer("last_at").notNull(),
   },
-  (t) => [index("auth_failures_device_at").on(t.deviceId, t.at)],
+  (t) => [primaryKey({ columns: [t.deviceId, t.source] })],
 );
 
 /**

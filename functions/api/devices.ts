@@ -2,7 +2,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { type Api, deviceView, json, jsonBody, problems, registrarFor, security } from "./common";
 import { unwrap } from "./problem";
-import { AccountParams, Deleted, Device, DeviceCreate, DeviceParams, DeviceUpdate, Pagination, pageOf } from "./schemas";
+import { AccountParams, Deleted, Device, DeviceCreate, DeviceLockout, DeviceParams, DeviceUpdate, Pagination, pageOf } from "./schemas";
 
 const tags = ["Devices"];
 
@@ -98,11 +98,37 @@ export function registerDeviceRoutes(api: Api) {
 
   api.openapi(
     createRoute({
+      method: "get",
+      path: "/accounts/{accountId}/devices/{deviceId}/lockout",
+      tags,
+      security,
+      summary: "Who is refused for this device now: the whole-device lock and each locked source address",
+      request: { params: DeviceParams },
+      responses: { 200: json(DeviceLockout, "The device's lock and its source locks in force."), ...problems(401, 403, 404) },
+    }),
+    async (c) => {
+      const { accountId, deviceId } = c.req.valid("param");
+      const stub = await registrarFor(c, accountId);
+      const lockout = unwrap(await stub.lockoutOf(deviceId));
+      const iso = (ms: number) => new Date(ms).toISOString();
+      return c.json(
+        {
+          deviceId: lockout.deviceId,
+          lockedUntil: lockout.lockedUntil === null ? null : iso(lockout.lockedUntil),
+          sources: lockout.sources.map((s) => ({ source: s.source, failures: s.failures, lockedUntil: iso(s.lockedUntil), lastAttemptAt: iso(s.lastAt) })),
+        },
+        200,
+      );
+    },
+  );
+
+  api.openapi(
+    createRoute({
       method: "delete",
       path: "/accounts/{accountId}/devices/{deviceId}/lockout",
       tags,
       security,
-      summary: "Lift a device's lockout now and forget its recent failures",
+      summary: "Lift the device's lock and every source lock now, and forget the failures",
       request: { params: DeviceParams },
       responses: { 200: json(Device, "The device, unlocked."), ...problems(401, 403, 404) },
     }),

@@ -70,17 +70,26 @@ export const LockoutInput = z
     threshold: z.number().int().min(1).max(100).optional(),
     windowSeconds: Seconds.optional(),
     durationSeconds: z.number().int().min(1).max(604_800).optional(),
+    deviceThreshold: z.number().int().min(2).max(10_000).optional(),
   })
   .strict()
   .openapi("LockoutPolicyInput");
 
 export const Lockout = z
   .object({
-    threshold: z.number().int().openapi({ description: "Wrong digests within the window that lock a device." }),
-    windowSeconds: z.number().int().openapi({ description: "How far back failures count (s)." }),
+    threshold: z
+      .number()
+      .int()
+      .openapi({ description: "Wrong digests from one source address within the window that lock that source out of the device (on every switch); the device keeps working from other addresses." }),
+    windowSeconds: z.number().int().openapi({ description: "How long failures count from a source's first one (s)." }),
     durationSeconds: z.number().int().openapi({ description: "How long a lock lasts (s); an operator can lift it earlier." }),
+    deviceThreshold: z
+      .number()
+      .int()
+      .openapi({ description: "Distinct source addresses failing within the window that lock the whole device (distributed guessing); even then the addresses it is registered from are not refused." }),
   })
   .openapi("LockoutPolicy");
+
 
 export const Policy = z
   .object({
@@ -194,6 +203,23 @@ export const DeviceCreate = z
 
 export const DeviceUpdate = DeviceCreate.partial().strict().openapi("DeviceUpdate");
 
+export const SourceLock = z
+  .object({
+    source: z.string().openapi({ description: "The refused address: IPv4, or an IPv6 /64.", example: "203.0.113.7" }),
+    failures: z.number().int().openapi({ description: "Wrong or refused attempts from it in the current window." }),
+    lockedUntil: Timestamp,
+    lastAttemptAt: Timestamp,
+  })
+  .openapi("SourceLock");
+
+export const DeviceLockout = z
+  .object({
+    deviceId: z.string(),
+    lockedUntil: Timestamp.nullable().openapi({ description: "Set while the whole device is locked (wrong digests from many sources)." }),
+    sources: z.array(SourceLock).openapi({ description: "Source addresses refused for this device now, and why." }),
+  })
+  .openapi("DeviceLockout");
+
 export const Device = z
   .object({
     id: z.string(),
@@ -201,7 +227,9 @@ export const Device = z
     callerIdName: z.string().nullable(),
     callerIdNumber: z.string().nullable(),
     enabled: z.boolean(),
-    lockedUntil: Timestamp.nullable().openapi({ description: "Set while repeated wrong digests keep the device locked out." }),
+    lockedUntil: Timestamp.nullable().openapi({
+      description: "Set while wrong digests from many sources keep the whole device locked (its own addresses excepted); source locks: GET …/lockout.",
+    }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

@@ -2,7 +2,7 @@
 // edge checks the digest itself, counts failures toward the lockout, refreshes a matching binding,
 // and answers the device's a1-hash with the account's forced interval. `user_call`: a `user/`
 // bridge on this switch needs the domain's dial-string. Anything else: "not found".
-import type { DigestCredentials } from "../../registrar/digest";
+import { isDigestAnswer, type DigestCredentials } from "../../registrar/digest";
 import { uriNames } from "../../registrar/uri-equality";
 import { ipAddressOf } from "../../registrar/host";
 import { drainExpires } from "../switches/liveness";
@@ -65,7 +65,8 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
   const method = field(form, "sip_auth_method")?.toUpperCase();
   const realm = field(form, "domain") ?? digest?.realm;
   const username = field(form, "user") ?? digest?.username;
-  if (!digest || !method || !realm || !username) return notFoundDocument();
+  // No answer at all (empty or cut-short response) is not a wrong password: not counted.
+  if (!digest || !isDigestAnswer(digest) || !method || !realm || !username) return notFoundDocument();
   // FreeSWITCH hashes the digest's uri but never compares it with the Request-URI: a digest
   // captured for one request must not pass for another.
   if (!signsRequestUri(form, digest.uri)) return notFoundDocument();

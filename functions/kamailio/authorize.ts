@@ -11,7 +11,7 @@ import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
 import { registrarForSwitch } from "../switches/scope";
 import { challengeFor, credentialsOrChallenge, type Asked } from "./credentials";
-import { decide, locked, registrarRefusal, type Decision } from "./decision";
+import { decide, registrarRefusal, type Decision } from "./decision";
 
 /** More Contacts than this in one REGISTER is not a phone. */
 export const MAX_CONTACTS = 20;
@@ -94,12 +94,9 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
     },
   });
   switch (result.status) {
+    // Unknown user, wrong password, refused source, replay: the same fresh challenge for each.
     case "unknown_device":
-      return decide(403, "Forbidden");
-    case "locked":
-      return locked(result.until, Date.now());
     case "bad_digest":
-      return result.lockedUntil !== null ? locked(result.lockedUntil, Date.now()) : challengeFor(env, asked, false, now);
     case "replayed":
       return challengeFor(env, asked, false, now);
     case "rejected":

@@ -1,5 +1,5 @@
 // Reading a device's digest out of a proxy's request and checking the edge's own nonce in it.
-import { parseDigestAuthorization, type DigestCredentials } from "../../registrar/digest";
+import { isDigestAnswer, parseDigestAuthorization, type DigestCredentials } from "../../registrar/digest";
 import { checkNonce, digestChallenge, issueNonce, type NonceBinding } from "../../registrar/nonce";
 import { sameSipUri } from "../../registrar/uri-equality";
 import type { Env } from "../env";
@@ -39,11 +39,12 @@ export interface OfferedDigest {
  * The digest in an Authorization / Proxy-Authorization header, when it is for this realm, signs
  * this request's Request-URI, and carries a nonce the edge issued for this source and Call-ID that
  * is still fresh; otherwise the challenge to answer (a fresh nonce, with stale=true when the old
- * one merely aged). None of these counts as a wrong password.
+ * one merely aged). None of these counts as a wrong password, nor does a header that carries no
+ * answer at all (an empty or cut-short response).
  */
 export async function credentialsOrChallenge(env: Env, header: string, asked: Asked, now: number): Promise<OfferedDigest | { decision: Decision }> {
   const digest = header.trim() === "" ? null : parseDigestAuthorization(header);
-  if (!digest || digest.realm !== asked.realm || !sameSipUri(digest.uri, asked.requestUri)) {
+  if (!digest || !isDigestAnswer(digest) || digest.realm !== asked.realm || !sameSipUri(digest.uri, asked.requestUri)) {
     return { decision: await challengeFor(env, asked, false, now) };
   }
   const nonce = await checkNonce(nonceSecret(env), asked.realm, digest.nonce, asked, now, nonceLifetime(env));

@@ -26,9 +26,6 @@ export const challenge = (status: 401 | 407, value: string): Decision =>
     `${status === 401 ? "WWW-Authenticate" : "Proxy-Authenticate"}: ${value}`,
   ]);
 
-export const locked = (until: number, now: number): Decision =>
-  decide(403, "Locked", [`Retry-After: ${Math.max(1, Math.ceil((until - now) / 1000))}`]);
-
 export function registrarRefusal(error: RegistrarError): Decision {
   const reply = sipReplyFor(error);
   return decide(reply.status, reply.reason, Object.entries(reply.headers).map(([name, value]) => `${name}: ${value}`));

@@ -13,7 +13,7 @@ import type { Env } from "../env";
 import { fleet, type SwitchIdentity } from "../switches/credentials";
 import { registrarForSwitch, serves } from "../switches/scope";
 import { challengeFor, credentialsOrChallenge, type Asked } from "./credentials";
-import { decide, locked, route, type Decision, type Target } from "./decision";
+import { decide, route, type Decision, type Target } from "./decision";
 
 const field = z.string().max(8192);
 export const LocateRequest = z.object({
@@ -63,12 +63,8 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
           requested: { realm: callee.host, accountId: accountIdForRealm(env, callee.host, caller.jurisdiction) },
         })
       : ({ status: "unknown_device" } as const);
-    if (result.status === "unknown_device") return decide(403, "Forbidden");
-    if (result.status === "locked") return locked(result.until, Date.now());
-    if (result.status === "bad_digest") {
-      return result.lockedUntil !== null ? locked(result.lockedUntil, Date.now()) : challengeFor(env, asked, false, now);
-    }
-    if (result.status === "replayed") return challengeFor(env, asked, false, now);
+    // Unknown caller, wrong password, refused source, replay: the same fresh challenge for each.
+    if (result.status !== "authorized") return challengeFor(env, asked, false, now);
     const destination = result.destination!;
     found = destination.kind === "elsewhere" ? await locateIn(destination.realm) : destination;
   }

@@ -98,7 +98,7 @@ describe("CommitGroup", () => {
 });
 
 describe("device cache", () => {
-  it("keeps at most its limit, dropping the oldest, and never remembers a miss", () => {
+  it("keeps at most its limit, dropping the oldest, and remembers a miss like a hit", () => {
     const cache = new DeviceCache(2);
     const row = (username: string) => ({ id: `dev_${username}`, username }) as DeviceRow;
     let loads = 0;
@@ -115,8 +115,9 @@ describe("device cache", () => {
     cache.get("a", load("a"));
     expect(loads).toBe(4);
     cache.get("ghost", load("ghost"));
-    cache.get("ghost", load("ghost"));
-    expect(loads).toBe(6);
+    expect(cache.get("ghost", load("ghost"))).toBeUndefined();
+    expect(loads).toBe(5);
+    expect(cache.size).toBe(2);
   });
 
   it("a change made through the object is seen by the very next callback", async () => {
@@ -139,22 +140,35 @@ describe("device cache", () => {
     expect(await stub.register("1002", register(realm, "1002", { cseq: 3 }))).toEqual({ status: "unknown_device" });
   });
 
-  it("a lockout reached through wrong digests is seen at once, and so is its lifting", async () => {
+  it("a source lock reached through wrong digests is seen at once, and so is its lifting", async () => {
     const { stub, realm } = await account();
     const created = await stub.createDevice({ username: "1001", password: "s3cret-1001" });
     if (!created.ok) throw new Error(created.refusal.detail);
-    const wrong = {
-      username: "1001",
-      method: "INVITE",
-      digest: { username: "1001", realm, nonce: "n", uri: `sip:1000@${realm}`, response: "0".repeat(32) },
-      nonce: { expiresAt: Date.now() + 60_000, record: "without-qop" as const },
-      source: "192.0.2.66:5060",
-      switchId: "sw_a",
+    const md5 = async (text: string) =>
+      [...new Uint8Array(await crypto.subtle.digest("MD5", new TextEncoder().encode(text)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const uri = `sip:1000@${realm}`;
+    let nonces = 0;
+    const attempt = async (source: string, password: string) => {
+      const nonce = `n${++nonces}`;
+      const ha1 = await md5(`1001:${realm}:${password}`);
+      const response = await md5(`${ha1}:${nonce}:${await md5(`INVITE:${uri}`)}`);
+      return stub.authorizeDevice({
+        username: "1001",
+        method: "INVITE",
+        digest: { username: "1001", realm, nonce, uri, response },
+        nonce: { expiresAt: Date.now() + 60_000, record: "without-qop" },
+        source,
+        switchId: "sw_a",
+      });
     };
-    expect(await stub.authorizeDevice(wrong)).toMatchObject({ status: "bad_digest", lockedUntil: null });
-    expect(await stub.authorizeDevice(wrong)).toMatchObject({ status: "bad_digest" });
-    expect(await stub.authorizeDevice(wrong)).toMatchObject({ status: "locked" });
+    expect(await attempt("192.0.2.66:5060", "wrong")).toEqual({ status: "bad_digest" });
+    expect(await attempt("192.0.2.66:5060", "s3cret-1001")).toMatchObject({ status: "authorized" });
+    expect(await attempt("192.0.2.66:5060", "wrong")).toEqual({ status: "bad_digest" });
+    expect(await attempt("192.0.2.66:5061", "wrong")).toEqual({ status: "bad_digest" });
+    // Locked at the threshold (2): the right password from that address (any port) is refused, elsewhere it works.
+    expect(await attempt("192.0.2.66:5062", "s3cret-1001")).toEqual({ status: "bad_digest" });
+    expect(await attempt("192.0.2.67:5060", "s3cret-1001")).toMatchObject({ status: "authorized" });
     await stub.clearLockout(created.value.id);
-    expect(await stub.authorizeDevice(wrong)).toMatchObject({ status: "bad_digest", lockedUntil: null });
+    expect(await attempt("192.0.2.66:5060", "s3cret-1001")).toMatchObject({ status: "authorized" });
   });
 });

@@ -1,6 +1,7 @@
 // Wrong passwords through real FreeSWITCH switches: the edge checks every digest itself, so the
-// failures count across both switches, and once the account's threshold is reached the device is
-// refused on both, even with its right password, until the operator lifts the lock.
+// failures count across both switches, and once the account's threshold is reached the source
+// address that sent them (the phones' 127.0.0.1) is refused for the device on both, even with its
+// right password, until the lock ends or the operator lifts it.
 import { afterAll, describe, expect, it } from "vitest";
 import { describeRun, receivedStartLines, stopAllSipp } from "../e2e/harness/sipp";
 import { LOCKOUT } from "./harness/bed";
@@ -17,7 +18,7 @@ afterAll(async () => {
 });
 
 describe("lockout through FreeSWITCH", () => {
-  it(`${LOCKOUT.threshold} wrong passwords through A and B lock the device on both switches; the operator lifts the lock`, async () => {
+  it(`${LOCKOUT.threshold} wrong passwords through A and B lock their source out of the device on both switches; the operator lifts the lock`, async () => {
     const phone = bed.phone(device);
     const since = (await bed.requests()).length;
     for (let attempt = 0; attempt < LOCKOUT.threshold; attempt++) {
@@ -26,9 +27,10 @@ describe("lockout through FreeSWITCH", () => {
       expect(wrong.code, describeRun(wrong)).toBe(0);
       expect(receivedStartLines(wrong)).toEqual(["SIP/2.0 401 Unauthorized", "SIP/2.0 403 Forbidden"]);
     }
-    const device_ = await bed.api<{ lockedUntil: string | null }>("GET", devicePath);
-    expect(device_.lockedUntil).not.toBeNull();
-    const lockedFor = Date.parse(device_.lockedUntil!) - Date.now();
+    const lock = await bed.api<{ lockedUntil: string | null; sources: { source: string; lockedUntil: string }[] }>("GET", `${devicePath}/lockout`);
+    expect(lock.lockedUntil).toBeNull();
+    expect(lock.sources.map((s) => s.source)).toEqual(["127.0.0.1"]);
+    const lockedFor = Date.parse(lock.sources[0]!.lockedUntil) - Date.now();
     expect(lockedFor).toBeGreaterThan((LOCKOUT.durationSeconds - 30) * 1000);
     expect(lockedFor).toBeLessThanOrEqual(LOCKOUT.durationSeconds * 1000);
 

@@ -117,9 +117,11 @@ describe("event outbox", () => {
       "auth.failed",
       "auth.failed",
       "auth.failed",
-      "device.locked",
+      "source.locked",
       "device.unlocked",
     ]);
+    // Who was refused, and why: the locked address is the event's source.
+    expect((await events()).items.find((e: any) => e.type === "source.locked").source).toBe("198.51.100.7");
     expect((await events()).items.find((e: any) => e.type === "auth.failed").source).toBe("198.51.100.7:5060");
   });
 

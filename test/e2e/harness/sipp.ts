@@ -215,3 +215,11 @@ export function timeline(result: SippResult): TracedMessage[] {
   }
   return out;
 }
+
+/** Every message SIPp sent, whole (what a sniffer on the wire saw). */
+export function sentMessages(result: SippResult): string[] {
+  return result.messages
+    .split(/-{10,} .*?\n/)
+    .map((block) => /UDP message sent \(\d+ bytes\):\s*\n+([\s\S]*)$/.exec(block)?.[1]?.trim())
+    .filter((text): text is string => Boolean(text));
+}

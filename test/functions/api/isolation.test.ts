@@ -40,6 +40,7 @@ const ACCOUNT_ROUTES: AccountRoute[] = [
   { operation: "GET /accounts/{accountId}/devices/{deviceId}", path: (t) => `/accounts/${t.id}/devices/${t.deviceId}`, field: "accountId" },
   { operation: "PATCH /accounts/{accountId}/devices/{deviceId}", path: (t) => `/accounts/${t.id}/devices/${t.deviceId}`, body: { enabled: false, password: "hijacked-pass" }, field: "accountId" },
   { operation: "DELETE /accounts/{accountId}/devices/{deviceId}", path: (t) => `/accounts/${t.id}/devices/${t.deviceId}`, field: "accountId" },
+  { operation: "GET /accounts/{accountId}/devices/{deviceId}/lockout", path: (t) => `/accounts/${t.id}/devices/${t.deviceId}/lockout`, field: "accountId" },
   { operation: "DELETE /accounts/{accountId}/devices/{deviceId}/lockout", path: (t) => `/accounts/${t.id}/devices/${t.deviceId}/lockout`, field: "accountId" },
   { operation: "POST /accounts/{accountId}/numbers", path: (t) => `/accounts/${t.id}/numbers`, body: { number: "+14155559999" }, field: "accountId" },
   { operation: "GET /accounts/{accountId}/numbers", path: (t) => `/accounts/${t.id}/numbers`, field: "accountId" },

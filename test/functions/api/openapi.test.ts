@@ -20,6 +20,7 @@ const SERVED = [
   "GET /accounts/{accountId}/devices/{deviceId}",
   "PATCH /accounts/{accountId}/devices/{deviceId}",
   "DELETE /accounts/{accountId}/devices/{deviceId}",
+  "GET /accounts/{accountId}/devices/{deviceId}/lockout",
   "DELETE /accounts/{accountId}/devices/{deviceId}/lockout",
   "POST /accounts/{accountId}/numbers",
   "GET /accounts/{accountId}/numbers",

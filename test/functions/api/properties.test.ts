@@ -74,6 +74,7 @@ const lockout = either(
       threshold: either(fc.integer({ min: 1, max: 100 })),
       windowSeconds: either(seconds),
       durationSeconds: either(fc.integer({ min: 1, max: 604_800 })),
+      deviceThreshold: either(fc.integer({ min: 2, max: 10_000 })),
     },
     { requiredKeys: [] },
   ),

@@ -137,21 +137,29 @@ describe("directory sip_auth", () => {
     expect((await changes()) - changesBefore).toBe(0);
   });
 
-  it("a wrong response is answered not found and counts toward the lockout, which holds on every switch", async () => {
+  it("a wrong response is answered not found and counts toward a lock of its source, which holds on every switch", async () => {
     const switchB = await createSwitch("sip:127.0.0.5:5060");
     for (let i = 0; i < 2; i++) expect(isNotFound((await postXml(wrongResponse(registerBody), switchA.basic)).text)).toBe(true);
-    // Under the threshold the right password still works.
+    // Under the threshold the right password still works, and its count starts over.
     expect(isNotFound((await postXml(registerBody, switchB.basic)).text)).toBe(false);
+    for (let i = 0; i < 2; i++) expect(isNotFound((await postXml(wrongResponse(registerBody), switchB.basic)).text)).toBe(true);
+    expect(isNotFound((await postXml(registerBody, switchA.basic)).text)).toBe(false);
     expect(isNotFound((await postXml(wrongResponse(registerBody), switchB.basic)).text)).toBe(true);
-    // Locked: the right password is refused too, from either switch.
+    expect(isNotFound((await postXml(wrongResponse(registerBody), switchA.basic)).text)).toBe(true);
+    expect(isNotFound((await postXml(wrongResponse(withField(registerBody, "client_port", "5099")), switchB.basic)).text)).toBe(true);
+    // The source (ip 127.0.0.1, any port) is locked: the right password from it is refused too, from either switch.
     expect(isNotFound((await postXml(registerBody, switchA.basic)).text)).toBe(true);
-    expect(isNotFound((await postXml(registerBody, switchB.basic)).text)).toBe(true);
+    expect(isNotFound((await postXml(withField(registerBody, "client_port", "6000"), switchB.basic)).text)).toBe(true);
+    // The device itself is not locked: from another address it authenticates.
+    expect(isNotFound((await postXml(withField(registerBody, "ip", "192.0.2.30"), switchA.basic)).text)).toBe(false);
     const device = await call("GET", `/accounts/${accountId}/devices/${deviceId}`);
-    expect(Date.parse(device.body.lockedUntil) - Date.now()).toBeGreaterThan(890_000);
+    expect(device.body.lockedUntil).toBeNull();
+    const lockout = await call("GET", `/accounts/${accountId}/devices/${deviceId}/lockout`);
+    expect(lockout.body.sources).toMatchObject([{ source: "127.0.0.1" }]);
+    expect(Date.parse(lockout.body.sources[0].lockedUntil) - Date.now()).toBeGreaterThan(890_000);
     // The operator lifts it.
     const cleared = await call("DELETE", `/accounts/${accountId}/devices/${deviceId}/lockout`);
     expect(cleared.status).toBe(200);
-    expect(cleared.body.lockedUntil).toBeNull();
     expect(isNotFound((await postXml(registerBody, switchA.basic)).text)).toBe(false);
   });
 

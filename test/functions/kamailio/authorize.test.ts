@@ -74,14 +74,30 @@ describe("kamailio authorize", () => {
     expect(reply.body.status).toBe(200);
   });
 
-  it("a wrong password is challenged again, then locked out on every switch until an operator clears it", async () => {
+  it("wrong passwords lock out the source that sent them, on every switch, and answer it only challenges; the device still registers from elsewhere", async () => {
     for (let i = 0; i < 2; i++) expect((await registerWithPassword(A, "wrong-password")).body.status).toBe(401);
-    const third = await registerWithPassword(B, "wrong-password");
-    expect(third.body).toMatchObject({ status: 403, reason: "Locked" });
-    expect(third.body.headers).toMatch(/^Retry-After: (59\d|600)\r\n$/);
-    for (const sw of [A, B]) expect((await registerWithPassword(sw, "alice-pass-1001")).body).toMatchObject({ status: 403, reason: "Locked" });
+    // The third (the threshold), from another port of the same address, through the other switch.
+    const third = await registerWithPassword(B, "wrong-password", { source: "127.0.0.1:5080" });
+    expect(third.body.status).toBe(401);
+    expect(third.body.headers).toMatch(/^WWW-Authenticate: Digest /);
+    // Refused now: the right password from that address gets exactly what a wrong one gets.
+    for (const sw of [A, B]) {
+      const refused = await registerWithPassword(sw, "alice-pass-1001");
+      expect(refused.body.status).toBe(401);
+      expect(refused.body.reason).toBe("Unauthorized");
+      expect(Object.keys(challengeOf(refused.body.headers)).sort()).toEqual(["algorithm", "nonce", "qop", "realm"]);
+    }
     expect(await registrations()).toEqual([]);
+    // Another address registers.
+    const elsewhere = await registerWithPassword(A, "alice-pass-1001", { source: "192.0.2.44:5060", callId: "other-phone" });
+    expect(elsewhere.body.status).toBe(200);
+    // The operator sees who is refused and why, and lifts it.
+    const lockout = await call("GET", `/accounts/${accountId}/devices/${deviceId}/lockout`);
+    expect(lockout.status).toBe(200);
+    expect(lockout.body).toMatchObject({ deviceId, lockedUntil: null, sources: [{ source: "127.0.0.1", failures: 5 }] });
+    expect(Date.parse(lockout.body.sources[0].lockedUntil) - Date.now()).toBeGreaterThan(590_000);
     expect((await call("DELETE", `/accounts/${accountId}/devices/${deviceId}/lockout`)).status).toBe(200);
+    expect((await call("GET", `/accounts/${accountId}/devices/${deviceId}/lockout`)).body.sources).toEqual([]);
     expect((await registerWithPassword(A, "alice-pass-1001")).body.status).toBe(200);
   });
 
@@ -106,7 +122,7 @@ describe("kamailio authorize", () => {
       expect(challengeOf(reply.body.headers).stale).toBeUndefined();
     }
     // Forged nonces are not even counted as password failures: the device is not locked.
-    expect((await call("GET", `/accounts/${accountId}/devices/${deviceId}`)).body.lockedUntil).toBeNull();
+    expect((await call("GET", `/accounts/${accountId}/devices/${deviceId}/lockout`)).body.sources).toEqual([]);
   });
 
   it("a captured Authorization sent again is challenged, whatever it carries, through either switch", async () => {
@@ -130,7 +146,7 @@ describe("kamailio authorize", () => {
     const stored = await registrations();
     expect(stored.map((b: { contact: string }) => b.contact)).toEqual(["sip:1001@127.0.0.1:5070;transport=udp"]);
     // Replays are not password failures.
-    expect((await call("GET", `/accounts/${accountId}/devices/${deviceId}`)).body.lockedUntil).toBeNull();
+    expect((await call("GET", `/accounts/${accountId}/devices/${deviceId}/lockout`)).body.sources).toEqual([]);
   });
 
   it("with qop the same nonce serves again only with a higher nonce-count; without qop it serves once", async () => {
@@ -196,11 +212,11 @@ describe("kamailio authorize", () => {
     expect(kept.body.headers).toContain("Contact: <sip:1001@127.0.0.1:5071>;expires=3600\r\n");
   });
 
-  it("an unknown user is refused after the challenge", async () => {
+  it("an unknown user is challenged again, as a known user with a wrong password is", async () => {
     const first = await kamailio("authorize", register({ to: "sip:4040@acme.test" }), A);
     const authorization = await answer(first.body.headers, "4040", "whatever-pass", "REGISTER", "sip:acme.test");
     const reply = await kamailio("authorize", register({ to: "sip:4040@acme.test", authorization }), A);
-    expect(reply.body).toMatchObject({ status: 403, reason: "Forbidden" });
+    expect(reply.body).toMatchObject({ status: 401, reason: "Unauthorized" });
   });
 
   it("a bad Contact, a huge Contact list or a bad CSeq is a 400 decision and writes nothing", async () => {

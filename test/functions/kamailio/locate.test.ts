@@ -105,24 +105,27 @@ describe("kamailio locate", () => {
     expect((await authenticatedCall(A)).body).toMatchObject({ status: 480, reason: "Temporarily Unavailable" });
   });
 
-  it("a wrong caller password is challenged again and counts toward the lockout", async () => {
+  it("a wrong caller password is challenged again and counts toward a lock of that source; the caller still calls from elsewhere", async () => {
     await registerOn("1001", 5070, A);
     expect((await call("PATCH", `/accounts/${accountId}`, { body: { lockout: { threshold: 2 } } })).status).toBe(200);
     const devices = (await call("GET", `/accounts/${accountId}/devices`)).body.items;
     const bob = devices.find((d: { username: string }) => d.username === "1002");
-    const lockedUntil = async () => (await call("GET", `/accounts/${accountId}/devices/${bob.id}`)).body.lockedUntil;
+    const lockedSources = async () => (await call("GET", `/accounts/${accountId}/devices/${bob.id}/lockout`)).body.sources.map((s: { source: string }) => s.source);
 
     const reply = await authenticatedCall(A, {}, "not-bobs-password");
     expect(reply.body.status).toBe(407);
     expect(reply.body.targets).toBeUndefined();
-    expect(await lockedUntil()).toBeNull();
-    // The second wrong answer within the window reaches the threshold of 2: the caller is locked
-    // out, and the right password no longer places the call.
-    expect((await authenticatedCall(A, {}, "not-bobs-password")).body).toMatchObject({ status: 403, reason: "Locked" });
-    expect(await lockedUntil()).not.toBeNull();
+    expect(await lockedSources()).toEqual([]);
+    // The second wrong answer within the window reaches the threshold of 2: that source is locked
+    // out, and the right password from it gets a challenge, never a route.
+    expect((await authenticatedCall(A, {}, "not-bobs-password")).body.status).toBe(407);
+    expect(await lockedSources()).toEqual(["127.0.0.1"]);
     const right = await authenticatedCall(A);
-    expect(right.body).toMatchObject({ status: 403, reason: "Locked" });
+    expect(right.body.status).toBe(407);
     expect(right.body.targets).toBeUndefined();
+    // From another address the same caller is routed.
+    const elsewhere = await authenticatedCall(A, { source: "192.0.2.70:5060" });
+    expect(elsewhere.body.targets).toHaveLength(1);
   });
 
   it("a trusted source (a carrier by the proxy's ACL) reaches a number without authentication", async () => {
