@@ -6,6 +6,7 @@
 // with the new nonce and the same password, no prompt). Reuse is refused by the account's object
 // (registrar/replay.ts), which sees every use whichever switch it came through.
 import { base64url, fromBase64url } from "./bytes";
+import type { DigestAlgorithm } from "./digest";
 
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
@@ -78,8 +79,22 @@ export async function checkNonce(
   return now > expiresAt ? { verdict: "stale" } : { verdict: "valid", expiresAt };
 }
 
-/** The WWW-Authenticate / Proxy-Authenticate value for a challenge. */
-export function digestChallenge(realm: string, nonce: string, stale: boolean): string {
+/**
+ * The WWW-Authenticate / Proxy-Authenticate values for a challenge: one per algorithm, in the order
+ * given (RFC 8760 §2.4 and RFC 7616 §3.7: the most preferred first; the client answers the first
+ * it supports). All carry the same nonce.
+ */
+export function digestChallenges(realm: string, nonce: string, stale: boolean, algorithms: readonly DigestAlgorithm[]): string[] {
   const quotedRealm = realm.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
-  return `Digest realm="${quotedRealm}", nonce="${nonce}", qop="auth", algorithm=MD5${stale ? ", stale=true" : ""}`;
+  return algorithms.map((algorithm) => `Digest realm="${quotedRealm}", nonce="${nonce}", qop="auth", algorithm=${algorithm}${stale ? ", stale=true" : ""}`);
+}
+
+/** The algorithms a challenge offers, from a comma-separated list; the default when it names none we know. */
+export function challengeAlgorithms(list: string | undefined): DigestAlgorithm[] {
+  const known = (list ?? "")
+    .split(",")
+    .map((name) => name.trim().toUpperCase())
+    .filter((name): name is DigestAlgorithm => name === "SHA-256" || name === "MD5");
+  const unique = [...new Set(known)];
+  return unique.length > 0 ? unique : ["SHA-256", "MD5"];
 }

@@ -22,6 +22,11 @@ declare namespace Cloudflare {
     JURISDICTIONS?: string;
     /** Seconds an edge-issued digest nonce stays fresh (Kamailio API); older ones get stale=true. */
     NONCE_TTL_SECONDS?: string;
+    /**
+     * Digest algorithms the Kamailio challenges offer, most preferred first (default "SHA-256,MD5":
+     * RFC 8760, one challenge each). "MD5" for clients that misread two challenges.
+     */
+    DIGEST_ALGORITHMS?: string;
     /** A switch silent for longer than this (ms, default 60000) is lost: calls skip its bindings. */
     SWITCH_LOST_AFTER_MS?: string;
     /** How often (ms, default 10000) the fleet monitor looks for lost, returned and drained switches. */

@@ -1,6 +1,6 @@
 // Reading a device's digest out of a proxy's request and checking the edge's own nonce in it.
 import { isDigestAnswer, parseDigestAuthorization, type DigestCredentials } from "../../registrar/digest";
-import { checkNonce, digestChallenge, issueNonce, type NonceBinding } from "../../registrar/nonce";
+import { challengeAlgorithms, checkNonce, digestChallenges, issueNonce, type NonceBinding } from "../../registrar/nonce";
 import { sameSipUri } from "../../registrar/uri-equality";
 import type { Env } from "../env";
 import { challenge, type Decision } from "./decision";
@@ -23,9 +23,13 @@ export interface Asked extends NonceBinding {
   requestUri: string;
 }
 
-/** A challenge with a fresh nonce issued for this request's source and Call-ID. */
+/**
+ * A challenge with a fresh nonce issued for this request's source and Call-ID: one header per
+ * algorithm offered (`DIGEST_ALGORITHMS`, SHA-256 then MD5 by default).
+ */
 export async function challengeFor(env: Env, asked: Asked, stale: boolean, now: number): Promise<Decision> {
-  return challenge(asked.status, digestChallenge(asked.realm, await issueNonce(nonceSecret(env), asked.realm, asked, now), stale));
+  const nonce = await issueNonce(nonceSecret(env), asked.realm, asked, now);
+  return challenge(asked.status, digestChallenges(asked.realm, nonce, stale, challengeAlgorithms(env.DIGEST_ALGORITHMS)));
 }
 
 /** A digest whose nonce the edge issued for this request: what the account's object checks next. */

@@ -21,10 +21,13 @@ const lines = (headers: string[]) => headers.map((h) => `${h}\r\n`).join("");
 
 export const decide = (status: number, reason: string, headers: string[] = []): Decision => ({ status, reason, headers: lines(headers) });
 
-export const challenge = (status: 401 | 407, value: string): Decision =>
-  decide(status, status === 401 ? "Unauthorized" : "Proxy Authentication Required", [
-    `${status === 401 ? "WWW-Authenticate" : "Proxy-Authenticate"}: ${value}`,
-  ]);
+/** A 401/407 with one WWW-Authenticate / Proxy-Authenticate header per value, in order. */
+export const challenge = (status: 401 | 407, values: string[]): Decision =>
+  decide(
+    status,
+    status === 401 ? "Unauthorized" : "Proxy Authentication Required",
+    values.map((value) => `${status === 401 ? "WWW-Authenticate" : "Proxy-Authenticate"}: ${value}`),
+  );
 
 export function registrarRefusal(error: RegistrarError): Decision {
   const reply = sipReplyFor(error);

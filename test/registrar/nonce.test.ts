@@ -1,6 +1,6 @@
 // The edge's own digest nonces: bound to realm, source and Call-ID, aged by an injected clock.
 import { describe, expect, it } from "vitest";
-import { checkNonce, CLOCK_SKEW_MS, issueNonce } from "../../registrar/nonce";
+import { challengeAlgorithms, checkNonce, CLOCK_SKEW_MS, digestChallenges, issueNonce } from "../../registrar/nonce";
 
 const SECRET = "nonce-test-secret";
 const REALM = "acme.test";
@@ -53,5 +53,19 @@ describe("edge nonces", () => {
 
   it("two nonces issued at the same instant differ", async () => {
     expect(await issueNonce(SECRET, REALM, ASKED, T0)).not.toBe(await issueNonce(SECRET, REALM, ASKED, T0));
+  });
+
+  it("challenges: one per algorithm in the order given, the same nonce, realm quoted, stale when asked", () => {
+    expect(digestChallenges('a"b\\c', "NONCE", true, ["SHA-256", "MD5"])).toEqual([
+      'Digest realm="a\\"b\\\\c", nonce="NONCE", qop="auth", algorithm=SHA-256, stale=true',
+      'Digest realm="a\\"b\\\\c", nonce="NONCE", qop="auth", algorithm=MD5, stale=true',
+    ]);
+  });
+
+  it("the algorithms offered: SHA-256 then MD5 unless configured, unknown names ignored", () => {
+    expect(challengeAlgorithms(undefined)).toEqual(["SHA-256", "MD5"]);
+    expect(challengeAlgorithms("md5")).toEqual(["MD5"]);
+    expect(challengeAlgorithms("MD5, sha-256, MD5")).toEqual(["MD5", "SHA-256"]);
+    expect(challengeAlgorithms("SHA-512-256")).toEqual(["SHA-256", "MD5"]);
   });
 });

@@ -60,6 +60,9 @@ export async function startFleet(logDir: string): Promise<Fleet> {
 
     const edge: Edge = await startEdge(logDir, {
       NONCE_TTL_SECONDS: String(NONCE_TTL_SECONDS),
+      // SIPp 3.6.1 joins two WWW-Authenticate headers into one and reads the first algorithm it
+      // finds (SHA-256), which it cannot compute: its phones get MD5 challenges only.
+      DIGEST_ALGORITHMS: "MD5",
       SWITCH_LOST_AFTER_MS: String(FLEET_TIMING.lostAfterMs),
       SWITCH_CACHE_TTL_MS: String(FLEET_TIMING.cacheTtlMs),
       SWITCH_DRAIN_EXPIRES: String(FLEET_TIMING.drainExpires),

@@ -51,11 +51,13 @@ async function registerWithPassword(sw: TestSwitch, password: string, overrides:
 const registrations = async () => (await call("GET", `/accounts/${accountId}/registrations`)).body.items;
 
 describe("kamailio authorize", () => {
-  it("challenges a REGISTER without credentials with an edge nonce", async () => {
+  it("challenges a REGISTER without credentials with an edge nonce, SHA-256 first, then MD5 (RFC 8760)", async () => {
     const reply = await kamailio("authorize", register(), A);
     expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({ status: 401, reason: "Unauthorized" });
-    expect(reply.body.headers).toMatch(/^WWW-Authenticate: Digest realm="acme\.test", nonce="[A-Za-z0-9_-]+", qop="auth", algorithm=MD5\r\n$/);
+    expect(reply.body.headers).toMatch(
+      /^WWW-Authenticate: Digest realm="acme\.test", nonce="([A-Za-z0-9_-]+)", qop="auth", algorithm=SHA-256\r\nWWW-Authenticate: Digest realm="acme\.test", nonce="\1", qop="auth", algorithm=MD5\r\n$/,
+    );
     expect(await registrations()).toEqual([]);
   });
 
@@ -65,6 +67,28 @@ describe("kamailio authorize", () => {
     expect(reply.body.headers).toMatch(/^Contact: <sip:1001@127\.0\.0\.1:5070;transport=udp>;expires=12\d\r\n$/);
     const [binding] = await registrations();
     expect(binding).toMatchObject({ contact: "sip:1001@127.0.0.1:5070;transport=udp", switchId: A.id, received: "127.0.0.1:5070", userAgent: "SIPp" });
+  });
+
+  it("an answer with algorithm=SHA-256 is checked against the SHA-256 HA1", async () => {
+    const sha256 = async (text: string) =>
+      [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const answer256 = async (headers: string, password: string, response?: string) => {
+      const { nonce } = challengeOf(headers);
+      const ha1 = await sha256(`1001:acme.test:${password}`);
+      const right = await sha256(`${ha1}:${nonce}:00000001:c0ffee:auth:${await sha256("REGISTER:sip:acme.test")}`);
+      return `Digest username="1001", realm="acme.test", nonce="${nonce}", uri="sip:acme.test", response="${response ?? right}", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="c0ffee"`;
+    };
+    const wrong = await kamailio("authorize", register(), A);
+    expect((await kamailio("authorize", register({ cseq: "2", authorization: await answer256(wrong.body.headers, "not-the-password") }), A)).body.status).toBe(401);
+    // An MD5 response labelled SHA-256 is no answer at all: challenged, not counted.
+    const md5Labelled = await kamailio("authorize", register({ callId: "md5-labelled" }), A);
+    const md5Answer = (await answer(md5Labelled.body.headers, "1001", "alice-pass-1001", "REGISTER", "sip:acme.test")).replace("algorithm=MD5", "algorithm=SHA-256");
+    expect((await kamailio("authorize", register({ callId: "md5-labelled", cseq: "2", authorization: md5Answer }), A)).body.status).toBe(401);
+    const right = await kamailio("authorize", register({ callId: "sha" }), A);
+    const reply = await kamailio("authorize", register({ callId: "sha", cseq: "2", authorization: await answer256(right.body.headers, "alice-pass-1001") }), A);
+    expect(reply.body.status).toBe(200);
+    const lockout = await call("GET", `/accounts/${accountId}/devices/${deviceId}/lockout`);
+    expect(lockout.body.sources).toEqual([]);
   });
 
   it("a nonce issued through one switch is good on another", async () => {
