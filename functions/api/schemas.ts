@@ -335,6 +335,7 @@ export const Switch = z
     state: z.enum(["alive", "draining", "lost", "unseen"]).openapi({
       description: "lost: silent longer than SWITCH_LOST_AFTER_MS (its bindings are not offered to calls); draining: set by an operator.",
     }),
+    draining: z.boolean().openapi({ description: "An operator has set a drain (state shows lost instead while a draining switch is silent)." }),
     lastSeenAt: Timestamp.nullable().openapi({ description: "Last authenticated callback or keepalive (recorded at most every few seconds)." }),
     bindingsHeld: z.number().int().optional().openapi({ description: "Live registrations this switch holds, over every account (single-switch reads only)." }),
     createdAt: Timestamp,

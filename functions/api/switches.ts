@@ -23,6 +23,7 @@ const switchView = (row: SwitchRow, lostAfter: number) => ({
   accounts: row.accounts ?? null,
   credentialIssuedAt: iso(row.credentialNotBefore),
   state: switchState(row, Date.now(), lostAfter),
+  draining: row.draining,
   lastSeenAt: row.lastSeenAt === null ? null : iso(row.lastSeenAt),
   createdAt: iso(row.createdAt),
   updatedAt: iso(row.updatedAt),

@@ -2,6 +2,7 @@
 import { ApiError } from "./api.js";
 import { onCreateDevice } from "./devices.js";
 import { $ } from "./dom.js";
+import { hideCredential } from "./fleet.js";
 import { route } from "./router.js";
 import { adopt, identify, onSignIn, signOut } from "./session.js";
 import { KEY_STORAGE, state } from "./state.js";
@@ -10,6 +11,10 @@ async function start() {
   $("sign-in-form").addEventListener("submit", onSignIn);
   $("sign-out").addEventListener("click", () => signOut());
   $("create-device-form").addEventListener("submit", onCreateDevice);
+  $("credential-done").addEventListener("click", () => {
+    hideCredential();
+    $("switches-title").focus();
+  });
   addEventListener("hashchange", () => state.key && route());
   const saved = sessionStorage.getItem(KEY_STORAGE);
   if (!saved) return signOut();

@@ -2,6 +2,7 @@
 import { leaveAccount, openAccount } from "./account.js";
 import { openAccounts } from "./accounts.js";
 import { $ } from "./dom.js";
+import { leaveSwitches, openSwitches } from "./fleet.js";
 import { signOut } from "./session.js";
 import { state } from "./state.js";
 
@@ -28,6 +29,11 @@ export async function route() {
     }
     return openAccount(match[1]);
   }
+  if (location.hash === "#/switches") {
+    leaveAccount();
+    return openSwitches();
+  }
+  leaveSwitches();
   if (match) return openAccount(match[1]);
   leaveAccount();
   if (location.hash !== "#/accounts") history.replaceState(null, "", "#/accounts");

@@ -2,6 +2,7 @@
 import { leaveAccount } from "./account.js";
 import { ApiError, api } from "./api.js";
 import { $ } from "./dom.js";
+import { hideCredential, leaveSwitches } from "./fleet.js";
 import { clearErrors, showProblem } from "./problems.js";
 import { route, show } from "./router.js";
 import { KEY_STORAGE, PAGE, state } from "./state.js";
@@ -25,6 +26,7 @@ export function adopt(key, who) {
   state.switchNames = who.switchNames;
   $("nav").hidden = false;
   $("nav-accounts").hidden = who.kind !== "operator";
+  $("nav-switches").hidden = who.kind !== "operator";
   $("nav-who").textContent = who.kind === "operator" ? "Signed in as operator" : `Account key · ${who.ownRealm}`;
 }
 
@@ -67,6 +69,8 @@ export function signOut(message) {
   state.key = null;
   state.kind = null;
   leaveAccount();
+  leaveSwitches();
+  hideCredential();
   $("nav").hidden = true;
   clearTimeout(state.announceTimer);
   $("announcer").textContent = "";

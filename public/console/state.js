@@ -30,4 +30,6 @@ export const state = {
   expiryTimer: null,
   announceTimer: null,
   registrationsLoaded: false,
+  /** The switches view while it is open: { switches, bindings, bindingsAt, lastSeq, timer }. */
+  fleet: null,
 };

@@ -130,12 +130,17 @@ export function switchEvent(
  * Posts an event as the shipped hook does: `event=<URL-encoded JSON>` with the switch's credential.
  * A `sofia::register` is preceded, as on a real FreeSWITCH, by the directory `sip_auth` of the
  * device's REGISTER (its digest from the demo password), without which the edge refuses the event.
+ * `credential` is the demo switch's unless another switch reports it.
  */
-export async function postSwitchEvent(edge: Edge, event: Record<string, string>): Promise<{ outcome: string }> {
+export async function postSwitchEvent(
+  edge: Edge,
+  event: Record<string, string>,
+  credential = edge.demo.switch.credential,
+): Promise<{ outcome: string }> {
   if (event["Event-Subclass"] === "sofia::register") {
     const device = edge.demo.devices.find((d) => d.username === event["from-user"]);
     if (!device) throw new Error(`no demo device ${event["from-user"]}`);
-    await verifiedRegister(edge.base, edge.demo.switch.credential, {
+    await verifiedRegister(edge.base, credential, {
       realm: event["from-host"]!,
       username: device.username,
       password: device.password,
@@ -144,7 +149,7 @@ export async function postSwitchEvent(edge: Edge, event: Record<string, string>)
   }
   const response = await fetch(`${edge.base}/freeswitch/v1/events`, {
     method: "POST",
-    headers: { "x-edge-token": edge.demo.switch.credential, "content-type": "application/x-www-form-urlencoded" },
+    headers: { "x-edge-token": credential, "content-type": "application/x-www-form-urlencoded" },
     body: `event=${encodeURIComponent(JSON.stringify(event))}`,
   });
   const body = await response.text();

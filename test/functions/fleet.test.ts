@@ -167,4 +167,12 @@ describe("draining", () => {
     ]);
     expect((await call("DELETE", `/switches/${B.id}/drain`)).body.state).not.toBe("draining");
   });
+
+  it("a draining switch that falls silent reads lost, its drain still set; undrained, the flag clears", async () => {
+    const drained = await call("POST", `/switches/${B.id}/drain`);
+    expect(drained.body).toMatchObject({ state: "draining", draining: true });
+    await silentFor(B, 120_000);
+    expect(await state(B)).toMatchObject({ state: "lost", draining: true });
+    expect((await call("DELETE", `/switches/${B.id}/drain`)).body).toMatchObject({ state: "lost", draining: false });
+  });
 });

@@ -314,6 +314,7 @@ describe("switches", () => {
         accounts: null,
         credentialIssuedAt: expect.stringMatching(ISO),
         state: "unseen",
+        draining: false,
         lastSeenAt: null,
         createdAt: expect.stringMatching(ISO),
         updatedAt: expect.stringMatching(ISO),
