@@ -73,7 +73,9 @@ const EVENT_TEXT = {
   "binding.expired": (e) => `The registration of ${e.username ?? "a device"} at ${e.contact ?? "?"} expired`,
   "binding.refused": (e) => `A switch reported ${e.username ?? "a device"} at ${e.contact ?? "?"} without a verified REGISTER: refused${viaSwitch(e)}`,
   "auth.failed": (e) => `Wrong password from ${e.username ?? "unknown user"}${e.source ? ` at ${e.source}` : ""}${viaSwitch(e)}`,
-  "device.locked": (e) => `Device ${e.username ?? "?"} is locked out after repeated wrong passwords`,
+  "auth.refused": (e) => `Refused ${e.username ?? "unknown user"}${e.source ? ` from ${e.source}` : ""}: that address is locked out${viaSwitch(e)}`,
+  "source.locked": (e) => `${e.source ?? "An address"} is locked out of ${e.username ?? "a device"} after repeated wrong passwords`,
+  "device.locked": (e) => `Device ${e.username ?? "?"} is locked out after wrong passwords from many addresses`,
   "device.unlocked": (e) => `Device ${e.username ?? "?"} is unlocked`,
 };
 
@@ -88,6 +90,8 @@ function onEvent(event) {
   if (event.type.startsWith("binding.")) {
     if (event.type !== "binding.refreshed") announce(`${text}.`);
     scheduleRegistrationsRefresh();
+  } else if (event.type === "source.locked") {
+    announce(`${text}.`);
   } else if (event.type === "device.locked" || event.type === "device.unlocked") {
     announce(`${text}.`);
     refreshDevices();

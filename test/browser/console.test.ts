@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page, WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifiedRegister } from "../node/freeswitch-sip-auth";
 import { artifacts, launchChromium, postSwitchEvent, startEdge, switchEvent, type Edge } from "./harness";
 
 let edge: Edge;
@@ -259,6 +260,22 @@ describe("the web console", () => {
     await page.locator('#live-state[data-state="live"]').waitFor();
     await expect.poll(() => page.locator("#devices-body tr").count()).toBe(3);
     expect(await page.locator("#nav-who").innerText()).toBe("Signed in as operator");
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("tells, live, when an address is locked out of a device and when it is refused", async () => {
+    // Five wrong passwords for 1001 from one address (the account's threshold), then the right one.
+    const device = edge.demo.devices.find((d) => d.username === "1001")!;
+    const attempt = (password: string) =>
+      verifiedRegister(edge.base, edge.demo.switch.credential, { realm: edge.demo.account.realm, username: "1001", password, ip: "198.51.100.7" }).then(
+        () => "accepted",
+        () => "refused",
+      );
+    for (let i = 0; i < 5; i++) expect(await attempt("not-the-password")).toBe("refused");
+    await page.locator("#activity li", { hasText: "198.51.100.7 is locked out of 1001 after repeated wrong passwords" }).waitFor();
+    expect(await attempt(device.password)).toBe("refused");
+    await page.locator("#activity li", { hasText: "Refused 1001 from 198.51.100.7" }).waitFor();
+    expect(await page.locator("#activity li", { hasText: /^\S+\s+(auth|source)\.\w+$/ }).count()).toBe(0);
     expect(pageErrors).toEqual([]);
   });
 });
