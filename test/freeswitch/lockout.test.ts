@@ -1,7 +1,8 @@
 // Wrong passwords through real FreeSWITCH switches: the edge checks every digest itself, so the
 // failures count across both switches, and once the account's threshold is reached the source
 // address that sent them (the phones' 127.0.0.1) is refused for the device on both, even with its
-// right password, until the lock ends or the operator lifts it.
+// right password, until the lock ends or the operator lifts it, while the device still registers
+// from another address.
 import { afterAll, describe, expect, it } from "vitest";
 import { describeRun, receivedStartLines, stopAllSipp } from "../e2e/harness/sipp";
 import { LOCKOUT } from "./harness/bed";
@@ -41,10 +42,20 @@ describe("lockout through FreeSWITCH", () => {
       expect(receivedStartLines(right).at(-1)).toBe("SIP/2.0 403 Forbidden");
     }
     expect(await bed.registrations(device.id)).toEqual([]);
+
     // Every refusal was the edge's: each REGISTER asked it once, and no registration event followed.
     const requests = asked(await bed.requestsAfter(since, (list) => list.filter((r) => r.kind === "directory:sip_auth").length >= LOCKOUT.threshold + 2, 1_000));
     expect(requests.filter((r) => r.includes("sip_auth 1006"))).toHaveLength(LOCKOUT.threshold + 2);
     expect(requests.filter((r) => r.includes("sofia::register"))).toEqual([]);
+
+    // The lock is on that source, not on the device: the same device registers from another address.
+    const elsewhere = await bed.register("lockout-1006-right-other-source", "a", bed.phone(device), { ip: "127.0.0.6" });
+    expect(elsewhere.code, describeRun(elsewhere)).toBe(0);
+    expect(receivedStartLines(elsewhere).at(-1)).toBe("SIP/2.0 200 OK");
+    const [fromElsewhere, ...others] = await bed.until("the device is registered from 127.0.0.6", () => bed.registrations(device.id), (items) => items.length === 1, 5_000);
+    expect(others).toEqual([]);
+    expect(fromElsewhere!.contact).toBe(`sip:1006@127.0.0.6:${elsewhere.port}`);
+    await bed.clearRegistrations();
 
     await bed.api("DELETE", `${devicePath}/lockout`);
     const again = await bed.register("lockout-1006-right-unlocked", "b", phone);

@@ -100,7 +100,7 @@ export async function startBed(logDir: string): Promise<Bed> {
 
     const account = await api<{ id: string }>("POST", "/accounts", { realm: REALM, name: "Acme (FreeSWITCH)", policy: POLICY, lockout: LOCKOUT });
     const devices: BedInfo["devices"] = {};
-    for (const username of ["1001", "1002", "1003", "1004", "1005", "1006"]) {
+    for (const username of ["1001", "1002", "1003", "1004", "1005", "1006", "1007"]) {
       const password = `pw-${username}-${randomBytes(6).toString("hex")}`;
       const device = await api<{ id: string }>("POST", `/accounts/${account.id}/devices`, { username, password });
       devices[username] = { id: device.id, username, password, realm: REALM };

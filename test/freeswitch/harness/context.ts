@@ -102,9 +102,10 @@ export function testBed() {
    * The phone registers (or refreshes) through a switch with SIPp: same contact and Call-ID each
    * time, CSeq counting up. `final` is the answer expected after the digest (200 by default).
    */
-  async function register(name: string, sw: SwitchName, who: Phone, options: { expires?: number; final?: string; password?: string } = {}) {
+  async function register(name: string, sw: SwitchName, who: Phone, options: { expires?: number; final?: string; password?: string; ip?: string } = {}) {
     const run = await sipp(bed.logDir, {
       name,
+      ...(options.ip && { ip: options.ip }),
       scenario: join(SCENARIOS, "register.xml"),
       remote: bed.switches[sw].remote,
       device: who.device,
