@@ -12,7 +12,7 @@ export type Jurisdiction = "eu";
  * `eu:<realm>` in the default namespace instead, so the separation is still exercised.
  * In production the jurisdiction-bound namespace is used and never silently replaced.
  */
-function objectIdFor(env: Env, realm: string, jurisdiction: Jurisdiction | null): DurableObjectId {
+export function objectIdForRealm(env: Env, realm: string, jurisdiction: Jurisdiction | null): DurableObjectId {
   if (jurisdiction === null) return env.REGISTRAR.idFromName(realm);
   if (env.JURISDICTIONS === "emulated") return env.REGISTRAR.idFromName(`${jurisdiction}:${realm}`);
   return env.REGISTRAR.jurisdiction(jurisdiction).idFromName(realm);
@@ -20,12 +20,12 @@ function objectIdFor(env: Env, realm: string, jurisdiction: Jurisdiction | null)
 
 /** The account id for a realm: the hex form of its object id. */
 export function accountIdForRealm(env: Env, realm: string, jurisdiction: Jurisdiction | null): string {
-  return objectIdFor(env, realm, jurisdiction).toString();
+  return objectIdForRealm(env, realm, jurisdiction).toString();
 }
 
 /** The account's object from a realm (switch callbacks: no catalog round trip). */
 export function registrarForRealm(env: Env, realm: string, jurisdiction: Jurisdiction | null): DurableObjectStub<AccountRegistrar> {
-  return env.REGISTRAR.get(objectIdFor(env, realm, jurisdiction));
+  return env.REGISTRAR.get(objectIdForRealm(env, realm, jurisdiction));
 }
 
 /** The account's object from its id; null when the text is not an id of this namespace. */

@@ -2,7 +2,7 @@
 // answered, for any realm outside that list, exactly as for a realm no account has; a switch without
 // a list serves every account of its jurisdiction (a single-operator fleet).
 import type { AccountRegistrar } from "../../durable-objects/account-registrar/AccountRegistrar";
-import { accountIdForRealm, registrarForRealm } from "../accounts";
+import { objectIdForRealm } from "../accounts";
 import type { Env } from "../env";
 import { noteAccount } from "../request-log";
 import type { SwitchIdentity } from "./credentials";
@@ -14,8 +14,9 @@ export function serves(caller: SwitchIdentity, accountId: string): boolean {
 
 /** The object of the account a switch named by realm; null when the account is outside the switch's scope. */
 export function registrarForSwitch(env: Env, caller: SwitchIdentity, realm: string): DurableObjectStub<AccountRegistrar> | null {
-  const accountId = accountIdForRealm(env, realm, caller.jurisdiction);
-  if (caller.accounts !== null && !caller.accounts.includes(accountId)) return null;
+  const id = objectIdForRealm(env, realm, caller.jurisdiction);
+  const accountId = id.toString();
+  if (!serves(caller, accountId)) return null;
   noteAccount(accountId);
-  return registrarForRealm(env, realm, caller.jurisdiction);
+  return env.REGISTRAR.get(id);
 }
