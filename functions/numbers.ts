@@ -8,7 +8,7 @@ import { catalog } from "./catalog";
 import type { Env } from "./env";
 
 /** `serves`: the accounts the asking switch may act for (a number of any other account is unknown to it). */
-export async function locateNumber(env: Env, dialed: string, serves: (accountId: string) => boolean = () => true): Promise<DestinationResult> {
+export async function locateNumber(env: Env, dialed: string, serves: (accountId: string) => boolean): Promise<DestinationResult> {
   const candidates = numberCandidates(dialed);
   if (candidates.length === 0) return { kind: "unknown" };
   const owner = await catalog(env)
