@@ -96,14 +96,14 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
   return targets.length > 0 ? route(targets) : UNAVAILABLE;
 }
 
-/** Does `ip:port` name the host and port of a switch's SIP URI (5060 when the URI has none)? */
+/**
+ * Does a proxy's `ip:port` (Kamailio `$si:$sp`, IPv6 unbracketed) name the host and port of a
+ * switch's SIP URI (5060 when the URI has none)? Both are read and compared in canonical form.
+ */
 function sameHostPort(address: string, source: string): boolean {
-  const match = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?/i.exec(address.trim());
-  if (!match) return false;
-  const host = match[1]!.toLowerCase().replace(/^\[|\]$/g, "");
-  const port = match[2] ?? "5060";
-  const colon = source.lastIndexOf(":");
-  const sourceHost = (colon === -1 ? source : source.slice(0, colon)).toLowerCase().replace(/^\[|\]$/g, "");
-  const sourcePort = colon === -1 ? "5060" : source.slice(colon + 1);
-  return host === sourceHost && port === sourcePort;
+  const peer = parseSipUri(address.trim());
+  const from = transportAddressOf(source) ?? ipAddressOf(source);
+  if (peer === null || from === null) return false;
+  const port = peer.port ?? 5060;
+  return from === `${peer.host.text}:${port}` || (port === 5060 && from === peer.host.text);
 }

@@ -80,6 +80,16 @@ describe("kamailio locate", () => {
     expect(handedOver.body.targets).toEqual([{ uri: "sip:1001@10.1.1.1:5070", destination: "sip:127.0.0.1:5070" }]);
   });
 
+  it("a hand-over is recognised however the switch's IPv6 address is written", async () => {
+    const C = await createSwitch("sip:[2001:DB8:0:0::3]");
+    await registerOn("1001", 5070, A);
+    await registerOn("1001", 5090, C, "on-c");
+    await authenticatedCall(C); // C is heard from: its leg would be offered
+    // Kamailio reports the source as $si:$sp, IPv6 compressed and without brackets.
+    const handedOver = await kamailio("locate", invite({ source: "2001:db8::3:5060", trusted: "true" }), A);
+    expect(handedOver.body.targets).toEqual([{ uri: "sip:1001@10.1.1.1:5070", destination: "sip:127.0.0.1:5070" }]);
+  });
+
   it("a phone on the same host as a switch is not taken for that switch", async () => {
     await createSwitch("sip:127.0.0.1:5060");
     await registerOn("1001", 5070, A);
