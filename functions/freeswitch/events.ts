@@ -55,11 +55,17 @@ function contactUri(nameAddr: string): string {
   }
 }
 
-/** `ip:port` (IPv6 bracketed) of the device as the switch saw it, or the address alone. */
-function receivedOf(ip: string | undefined, port: string | undefined): string | undefined {
-  if (ip === undefined) return undefined;
+/** The device's IP address as the switch saw it (canonical, IPv6 bracketed); null when the event names none. */
+function networkAddressOf(ip: string | undefined): string | null {
+  if (ip === undefined) return null;
   const address = ipAddressOf(ip);
   if (address === null) throw new ProblemError(400, "the event's network-ip is not an IP address", [{ field: "event.network-ip", message: "not an IP address" }]);
+  return address;
+}
+
+/** `ip:port` of the device as the switch saw it, or the address alone. */
+function receivedOf(address: string | null, port: string | undefined): string | undefined {
+  if (address === null) return undefined;
   if (port === undefined) return address;
   const number = portOf(port);
   if (number === null) throw new ProblemError(400, "the event's network-port is not a port", [{ field: "event.network-port", message: "not a port 1-65535" }]);
@@ -77,12 +83,12 @@ export async function applyEvent(env: Env, event: Record<string, unknown>, calle
     case "sofia::register": {
       const e = parsed(RegisterEvent, event);
       const contact = contactUri(e.contact);
-      const received = receivedOf(e["network-ip"], e["network-port"]);
+      const address = networkAddressOf(e["network-ip"]);
+      const received = receivedOf(address, e["network-port"]);
       // Outside the switch's scope: answered as a realm no account has (no such device).
       const registrar = registrarForSwitch(env, caller, e["from-host"]);
       if (!registrar) throw unknownDevice(`no device ${e["from-user"]} at ${e["from-host"]}`);
-      // Believed only when the edge verified this REGISTER's digest through this switch (registrar/proof.ts).
-      const address = e["network-ip"] === undefined ? null : ipAddressOf(e["network-ip"]);
+      // Believed only when the edge verified this REGISTER's digest through this switch, from `address` (registrar/proof.ts).
       const result = await registrar.registerReported(e["from-user"], {
         aor: `sip:${e["from-user"]}@${e["from-host"]}`,
         callId: e["call-id"],
