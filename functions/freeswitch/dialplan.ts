@@ -4,6 +4,7 @@
 // 404 for an unknown destination.
 import type { DestinationResult } from "../../durable-objects/account-registrar/records";
 import { holdingSwitches, routeToDevice, type Leg } from "../../registrar/routing";
+import { ipAddressOf } from "../../registrar/host";
 import { formatSipUri, parseSipUri } from "../../registrar/sip-uri";
 import { accountIdForRealm } from "../accounts";
 import { locateNumber } from "../numbers";
@@ -38,8 +39,9 @@ export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentit
 
   let found: DestinationResult = UNKNOWN;
   let secondHop = false;
-  if (fromPeer && field(form, `variable_sip_h_${REALM_HEADER}`)) {
-    // A peer switch hands over a call for a device registered here.
+  if (fromPeer && field(form, `variable_sip_h_${REALM_HEADER}`) && (await fromFleetSwitch(env, field(form, "variable_sip_network_ip")))) {
+    // A peer switch hands over a call for a device registered here. The ACL also trusts carriers,
+    // so the header counts only from the address of a switch of the fleet.
     found = await locateIn(field(form, `variable_sip_h_${REALM_HEADER}`)!);
     secondHop = true;
   } else if (fromDevice) {
@@ -59,12 +61,20 @@ export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentit
     found = routed.destination.kind === "elsewhere" ? await locateIn(routed.destination.realm) : routed.destination;
     if (found.kind === "unknown") found = await locateAnyNumber();
   } else if (fromPeer) {
-    // A carrier (or a peer without the realm header): only numbers mean anything.
+    // A carrier (or a peer without the realm header, or one at no switch's address): only numbers mean anything.
     found = await locateAnyNumber();
   } else {
     return notFoundDocument();
   }
   return dialplanDocument(context, await actionsFor(env, found, caller, profile, secondHop));
+}
+
+/** Did the call come from the IP address of a switch of the fleet (its `address`'s host)? */
+async function fromFleetSwitch(env: Env, networkIp: string | undefined): Promise<boolean> {
+  const ip = networkIp === undefined ? null : ipAddressOf(networkIp);
+  if (ip === null) return false;
+  const switches = await fleet(env, Date.now());
+  return switches.addresses().some((address) => parseSipUri(address.trim())?.host.text === ip);
 }
 
 async function actionsFor(

@@ -112,6 +112,15 @@ describe("calls between switches and from carriers", () => {
     expect(JSON.stringify(actions)).not.toContain("acme.test");
   });
 
+  it("a carrier that sends the realm header gains nothing: only numbers reach a device from it", async () => {
+    const acme = (await freshAccount("acme.test")).id;
+    await addDevice(acme, "1000", "acme-pass-1000");
+    await registerOn(acme, "1000", "acme.test", "192.0.2.60", switchA.id);
+    // The peer capture as it comes from a carrier the ACL trusts, at no switch's address.
+    const carrier = withField(secondHopBody, "variable_sip_network_ip", "198.51.100.20");
+    expect(dialplanActions((await postXml(carrier, switchA.basic)).text)).toEqual([["respond", "404 Not Found"]]);
+  });
+
   it("a carrier call to a number reaches its device from any switch", async () => {
     const acme = (await freshAccount("acme.test")).id;
     const device = await addDevice(acme, "2000", "acme-pass-2000");
