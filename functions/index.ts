@@ -6,6 +6,7 @@ import { createKamailioApp } from "./kamailio/app";
 import { answerError, problemResponse } from "./api/problem";
 import { registrarForRealm } from "./accounts";
 import type { Env } from "./env";
+import { recordCallback } from "./metrics/callbacks";
 import { requestLog } from "./request-log";
 import { securityHeaders } from "./security-headers";
 
@@ -15,8 +16,9 @@ export { FleetMonitor } from "../durable-objects/fleet-monitor/FleetMonitor";
 const app = new Hono<{ Bindings: Env }>();
 
 app.use(securityHeaders());
-// One JSON log line per API call and switch callback.
-for (const path of ["/api/*", "/freeswitch/*", "/kamailio/*"]) app.use(path, ...requestLog());
+// One JSON log line per API call and switch callback; each callback is also counted for the metrics.
+const counted = requestLog((line, c) => recordCallback(c.env as Env, line, Date.now(), (work) => c.executionCtx.waitUntil(work)));
+for (const path of ["/api/*", "/freeswitch/*", "/kamailio/*"]) app.use(path, ...counted);
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 // The runtime's own ceilings, measured beside the real routes by the benchmarks. Off unless

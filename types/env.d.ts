@@ -40,6 +40,10 @@ declare namespace Cloudflare {
     WEBHOOK_MAX_ATTEMPTS?: string;
     /** "true" lets webhooks target loopback and private addresses (local development and tests only). */
     WEBHOOK_ALLOW_PRIVATE?: string;
+    /** Workers Analytics Engine: one data point per switch callback (optional; absent locally). */
+    CALLBACK_ANALYTICS?: AnalyticsEngineDataset;
+    /** How often (ms, default 10000) an isolate ships its callback sums to the fleet monitor. */
+    METRICS_FLUSH_MS?: string;
     /** Tests only: the catalog migrations read by vitest.config.ts. */
     CATALOG_MIGRATIONS?: import("@cloudflare/vitest-plugin").D1Migration[];
   }

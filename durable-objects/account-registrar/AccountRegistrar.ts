@@ -20,7 +20,8 @@ import { DeviceCache } from "./device-cache";
 import { NonceUses, NONCE_SWEEP_BATCH, NONCE_USE_MARGIN_MS, type NonceUse } from "./nonce-uses";
 import { RegisterProofs } from "./register-proofs";
 import { SourceLocks, SOURCE_SWEEP_BATCH, type SourceLock } from "./source-locks";
-import { SqlMeter, type Usage } from "./meter";
+import { authOutcomeOf, Counters, SqlMeter, type Usage } from "./meter";
+import { gatherMetrics, type AccountMetrics } from "./metrics";
 import { DEFAULT_WEBHOOK_POLICY, WebhookDispatcher, webhookView, type WebhookView } from "./webhooks";
 import {
   capped,
@@ -78,6 +79,10 @@ export const NONCE_SWEEP_INTERVAL_MS = 60_000;
 export class AccountRegistrar extends DurableObject {
   private readonly db: DrizzleSqliteDODatabase<typeof schema>;
   private readonly meter: SqlMeter;
+  /** Authentications, lockouts and webhook deliveries, for GET /api/v1/metrics. */
+  private readonly counters: Counters;
+  /** What the last counted failure was (refused by a lock, set a lock), for `counted`. */
+  private lastFailure: { refused: boolean; sourceLocked: boolean; deviceLocked: boolean } | null = null;
   private readonly events: EventLog;
   private readonly webhooks: WebhookDispatcher;
   /** When the object's single alarm is set to fire, as this instance knows it. */
@@ -114,6 +119,7 @@ export class AccountRegistrar extends DurableObject {
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     this.meter = new SqlMeter(ctx.storage);
+    this.counters = new Counters(ctx.storage);
     const metered = this.meter.view();
     this.db = drizzle(metered, { schema });
     this.bindingSql = new BindingStatements(metered.sql);
@@ -126,7 +132,7 @@ export class AccountRegistrar extends DurableObject {
       ...DEFAULT_WEBHOOK_POLICY,
       retryBaseMs: Number(env.WEBHOOK_RETRY_BASE_MS ?? DEFAULT_WEBHOOK_POLICY.retryBaseMs) || DEFAULT_WEBHOOK_POLICY.retryBaseMs,
       maxAttempts: Number(env.WEBHOOK_MAX_ATTEMPTS ?? DEFAULT_WEBHOOK_POLICY.maxAttempts) || DEFAULT_WEBHOOK_POLICY.maxAttempts,
-    }, () => env.WEBHOOK_ALLOW_PRIVATE === "true", () => this.hasSchema);
+    }, () => env.WEBHOOK_ALLOW_PRIVATE === "true", () => this.hasSchema, this.counters);
     void ctx.blockConcurrencyWhile(async () => {
       this.hasSchema =
         ctx.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'account'").toArray().length > 0;
@@ -201,6 +207,7 @@ export class AccountRegistrar extends DurableObject {
     this.accountCache = undefined;
     this.deviceCache.forget();
     this.webhooks.forget();
+    this.counters.reset();
   }
 
   // ── devices ──────────────────────────────────────────────────────────────
@@ -373,6 +380,10 @@ export class AccountRegistrar extends DurableObject {
    * needs no second request for a refresh. A right INVITE digest writes nothing.
    */
   async authorizeDevice(request: DeviceAuthorization): Promise<AuthorizationResult> {
+    return this.counted(request.switchId, request.method, await this.authorizeDeviceUncounted(request));
+  }
+
+  private async authorizeDeviceUncounted(request: DeviceAuthorization): Promise<AuthorizationResult> {
     const checked = await this.checkDigest(request.username, request.method, request.digest, request.source, request.nonce);
     if ("status" in checked) return checked;
     const { acct, now } = checked;
@@ -417,6 +428,10 @@ export class AccountRegistrar extends DurableObject {
    * checked here (failures count toward the lockout), then the registration is applied.
    */
   async registerWithDigest(request: DigestRegistration): Promise<DigestRegistrationResult> {
+    return this.counted(request.switchId, "REGISTER", await this.registerWithDigestUncounted(request));
+  }
+
+  private async registerWithDigestUncounted(request: DigestRegistration): Promise<DigestRegistrationResult> {
     const checked = await this.checkDigest(request.username, "REGISTER", request.digest, request.source, request.nonce);
     if ("status" in checked) return checked;
     const register = { ...request.register, switchId: request.switchId };
@@ -429,6 +444,31 @@ export class AccountRegistrar extends DurableObject {
    * this account, or name the other account the call policy lets it reach (`calleeAccount`).
    */
   async routeCall(request: CallRouting): Promise<CallRoutingResult> {
+    const result = await this.routeCallUncounted(request);
+    return request.caller ? this.counted(request.switchId ?? "", request.caller.method, result) : result;
+  }
+
+  /**
+   * Count a digest check's outcome (and the locks it set) for the metrics. A `bad_digest` comes
+   * straight from `countFailure`, with no await between, so `lastFailure` is this check's own.
+   */
+  private counted<T extends { status: string }>(switchId: string, method: string, result: T): T {
+    const failure = result.status === "bad_digest" ? this.lastFailure : null;
+    this.lastFailure = null;
+    this.counters.authenticated(switchId, method, failure?.refused ? "locked" : authOutcomeOf(result.status));
+    if (failure?.sourceLocked) this.counters.lockedOut(switchId, "source");
+    if (failure?.deviceLocked) this.counters.lockedOut(switchId, "device");
+    return result;
+  }
+
+  /** The account's metrics (GET /api/v1/metrics gathers one of these per account). */
+  metrics(): AccountMetrics | null {
+    const acct = this.accountRow();
+    if (!acct) return null;
+    return gatherMetrics(this.db, acct.accountId, this.counters.read(), this.webhooks.backlog(this.events.latest()), Date.now());
+  }
+
+  private async routeCallUncounted(request: CallRouting): Promise<CallRoutingResult> {
     if (request.caller) {
       const { username, method, digest, source, nonce } = request.caller;
       const checked = await this.checkDigest(username, method, digest, source, nonce);
@@ -556,6 +596,7 @@ export class AccountRegistrar extends DurableObject {
       return this.record(batch, now);
     });
     if (deviceLocked !== null) this.deviceCache.forget();
+    this.lastFailure = { refused, sourceLocked: known && next.locked, deviceLocked: known && deviceLocked !== null };
     this.publish(published);
     void this.expireNoLaterThan(now + Math.max(lockout.windowSeconds, lockout.durationSeconds) * 1000);
   }

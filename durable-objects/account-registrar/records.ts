@@ -168,6 +168,8 @@ export interface CallRouting {
   destination: string | null;
   /** The realm the request names (Request-URI host) with its account id; null when the switch reports none. */
   requested?: { realm: string; accountId: string } | null;
+  /** The switch that asked (counted in the metrics). */
+  switchId?: string;
 }
 
 export type CallRoutingResult =

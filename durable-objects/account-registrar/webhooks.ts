@@ -65,6 +65,8 @@ export class WebhookDispatcher {
     private readonly allowPrivate: AllowPrivate,
     /** False once the account is removed: its tables are gone, even in the middle of a run. */
     private readonly present: () => boolean = () => true,
+    /** Counts each attempt's outcome for the metrics. */
+    private readonly counters: { delivered(outcome: "ok" | "failed" | "dead_lettered"): void } = { delivered: () => {} },
   ) {}
 
   /** Why the current rule refuses this subscription's target; null when it may be delivered. */
@@ -93,6 +95,11 @@ export class WebhookDispatcher {
   /** Whether any subscription takes one of these events: then a delivery run is due now. */
   interestedIn(published: RegistrarEvent[]): boolean {
     return this.deliverable().some((hook) => published.some((event) => wantsEvent(hook, event)));
+  }
+
+  /** Events published but not yet passed by the slowest subscription (the outbox's depth). */
+  backlog(latestSeq: number): number {
+    return this.all().reduce((depth, hook) => Math.max(depth, latestSeq - hook.cursor), 0);
   }
 
   /** When the next delivery run is due; null when every subscription is idle and caught up. */
@@ -137,6 +144,7 @@ export class WebhookDispatcher {
       if (!this.present() || !this.db.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.id, hookId)).get()) return;
       const at = Date.now();
       if (error === null) {
+        this.counters.delivered("ok");
         this.db
           .update(webhooks)
           .set({ cursor: event.seq, attempts: 0, nextAttemptAt: null, lastError: null })
@@ -146,6 +154,7 @@ export class WebhookDispatcher {
         continue;
       }
       const attempts = hook.attempts + 1;
+      this.counters.delivered(attempts >= this.policy.maxAttempts ? "dead_lettered" : "failed");
       if (attempts >= this.policy.maxAttempts) {
         this.db.transaction((tx) => {
           tx.insert(deadLetters)

@@ -5,6 +5,7 @@
 // last saw, and the events, written together.
 import { DurableObject } from "cloudflare:workers";
 import { DEFAULT_LOST_AFTER_MS, switchState, type SwitchState } from "../../registrar/fleet";
+import { mergeSeries, type CallbackSeries } from "../../functions/metrics/callbacks";
 
 export const FLEET_EVENT_TYPES = ["switch.lost", "switch.back", "switch.draining", "switch.drained"] as const;
 export type FleetEventType = (typeof FLEET_EVENT_TYPES)[number];
@@ -30,9 +31,20 @@ interface SwitchRow {
   draining: number;
 }
 
+const CALLBACKS_KEY = "metrics.callbacks";
+
 export class FleetMonitor extends DurableObject<Cloudflare.Env> {
+  /**
+   * The fleet's switch callbacks, as the isolates ship them (functions/metrics/callbacks.ts). Kept
+   * in memory; stored (one row) when a scrape reads them, so a counter Prometheus has seen never
+   * goes backwards; what arrived after the last scrape is lost if the object is evicted first.
+   */
+  private callbacks = new Map<string, CallbackSeries>();
+  private callbacksChanged = false;
+
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
+    mergeSeries(this.callbacks, ctx.storage.kv.get<CallbackSeries[]>(CALLBACKS_KEY) ?? []);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS seen (switch_id TEXT PRIMARY KEY, state TEXT NOT NULL)`);
     ctx.storage.sql.exec(
       `CREATE TABLE IF NOT EXISTS fleet_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, type TEXT NOT NULL, switch_id TEXT NOT NULL, name TEXT NOT NULL)`,
@@ -42,6 +54,21 @@ export class FleetMonitor extends DurableObject<Cloudflare.Env> {
   /** Look now (the API changed a switch), and keep looking while the fleet has switches. */
   async poke(): Promise<void> {
     await this.check();
+  }
+
+  recordCallbacks(batch: CallbackSeries[]): void {
+    mergeSeries(this.callbacks, batch);
+    this.callbacksChanged = true;
+  }
+
+  /** The fleet's callback sums since the first one (GET /api/v1/metrics). */
+  callbackMetrics(): CallbackSeries[] {
+    const all = [...this.callbacks.values()];
+    if (this.callbacksChanged) {
+      this.ctx.storage.kv.put(CALLBACKS_KEY, all);
+      this.callbacksChanged = false;
+    }
+    return all;
   }
 
   eventsSince(seq: number, limit: number): FleetEvent[] {

@@ -11,6 +11,7 @@ import { registerDeviceRoutes } from "./devices";
 import { registerEventRoutes } from "./events";
 import { registerFleetRoutes } from "./fleet";
 import { registerMeRoute } from "./me";
+import { registerMetricsRoute } from "./metrics";
 import { registerWebhookRoutes } from "./webhooks";
 import { registerNumberRoutes } from "./numbers";
 import { answerError, problemResponse, type FieldError } from "./problem";
@@ -76,5 +77,6 @@ export function createApi() {
   registerFleetRoutes(api);
   registerEventRoutes(api);
   registerWebhookRoutes(api);
+  registerMetricsRoute(api);
   return api;
 }

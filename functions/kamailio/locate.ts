@@ -61,6 +61,7 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
           caller: { username: from.user, digest: offered.digest, nonce: { expiresAt: offered.nonceExpiresAt, record: "every-use" }, method, source: request.source },
           destination: callee.user,
           requested: { realm: callee.host, accountId: accountIdForRealm(env, callee.host, caller.jurisdiction) },
+          switchId: caller.id,
         })
       : ({ status: "unknown_device" } as const);
     // Unknown caller, wrong password, refused source, replay: the same fresh challenge for each.

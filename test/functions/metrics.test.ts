@@ -1,0 +1,110 @@
+// GET /api/v1/metrics: the Prometheus text the operator's Prometheus scrapes, with the counts
+// the account objects and the fleet monitor hold (the real scrape is test/node/prometheus.test.ts).
+import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import { Counters } from "../../durable-objects/account-registrar/meter";
+import { call } from "../helpers";
+import { addDevice, createSwitch, freshAccount, type TestSwitch } from "./freeswitch/support";
+import { answer, kamailio } from "./kamailio/support";
+
+const REALM = "metrics.test";
+let accountId: string;
+let sw: TestSwitch;
+
+beforeEach(async () => {
+  accountId = (await freshAccount(REALM, { lockout: { threshold: 2, windowSeconds: 300, durationSeconds: 600 } })).id;
+  await addDevice(accountId, "1001", "metrics-pass-1001");
+  await addDevice(accountId, "1002", "metrics-pass-1002");
+  sw = await createSwitch("sip:127.0.0.2:5060");
+});
+
+function register(user: string, authorization: string, cseq: string) {
+  return {
+    method: "REGISTER",
+    requestUri: `sip:${REALM}`,
+    to: `sip:${user}@${REALM}`,
+    authorization,
+    source: "127.0.0.1:5070",
+    contact: `<sip:${user}@127.0.0.1:5070>;expires=120`,
+    callId: `metrics-${user}@127.0.0.1`,
+    cseq,
+  };
+}
+
+/** Challenge, then answer with this password: one REGISTER as a phone sends it. */
+async function registerAs(user: string, password: string) {
+  const challenge = await kamailio("authorize", register(user, "", "1"), sw);
+  const authorization = await answer(challenge.body.headers, user, password, "REGISTER", `sip:${REALM}`);
+  return (await kamailio("authorize", register(user, authorization, "2"), sw)).body;
+}
+
+async function scrape(auth = `Bearer ${env.OPERATOR_API_KEY}`) {
+  const response = await exports.default.fetch(new Request("https://edge.test/api/v1/metrics", { headers: { authorization: auth } }));
+  return { status: response.status, contentType: response.headers.get("content-type") ?? "", text: await response.text() };
+}
+
+/** The value of the one sample with exactly these labels (in any order); undefined when absent. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split("\n")) {
+    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = Object.fromEntries([...(match[2] ?? "").matchAll(/([a-z_]+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (JSON.stringify(Object.entries(found).sort()) === JSON.stringify(Object.entries(labels).sort())) return Number(match[3]);
+  }
+  return undefined;
+}
+
+describe("metrics endpoint", () => {
+  it("counts REGISTER authentications, failures, source lockouts, refusals by a lock, bindings and callbacks per account and switch", async () => {
+    expect((await registerAs("1001", "metrics-pass-1001")).status).toBe(200);
+    expect((await registerAs("1002", "wrong-1")).status).toBe(401);
+    expect((await registerAs("1002", "wrong-2")).status).toBe(401); // the second failure locks this source out of 1002
+    expect((await registerAs("1002", "metrics-pass-1002")).status).toBe(401); // refused by the source's lock
+
+    const { status, contentType, text } = await scrape();
+    expect(status).toBe(200);
+    expect(contentType).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const auth = (outcome: string) => sample(text, "whistle_authentications_total", { account: accountId, switch: sw.id, method: "REGISTER", outcome });
+    expect(auth("ok")).toBe(1);
+    expect(auth("failed")).toBe(2);
+    expect(auth("locked")).toBe(1);
+    expect(sample(text, "whistle_lockouts_total", { account: accountId, switch: sw.id, scope: "source" })).toBe(1);
+    expect(sample(text, "whistle_lockouts_total", { account: accountId, switch: sw.id, scope: "device" })).toBeUndefined();
+    expect(sample(text, "whistle_bindings", { account: accountId, switch: sw.id })).toBe(1);
+    expect(sample(text, "whistle_event_outbox_depth", { account: accountId })).toBe(0);
+    expect(sample(text, "whistle_webhook_deliveries_total", { account: accountId, outcome: "ok" })).toBe(0);
+    expect(sample(text, "whistle_switch_state", { switch: sw.id, state: "alive" })).toBe(1);
+    expect(sample(text, "whistle_switch_state", { switch: sw.id, state: "lost" })).toBe(0);
+    // Four challenges (answered before any account is asked) and four digest checks.
+    const callbacks = { account: accountId, switch: sw.id, kind: "kamailio.authorize" };
+    expect(sample(text, "whistle_callback_duration_seconds_count", callbacks)).toBe(4);
+    expect(sample(text, "whistle_callback_duration_seconds_bucket", { ...callbacks, le: "+Inf" })).toBe(4);
+    expect(sample(text, "whistle_callback_duration_seconds_count", { ...callbacks, account: "" })).toBe(4);
+    // Buckets are cumulative and never exceed the count.
+    const bounds = ["0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2"];
+    const cumulative = bounds.map((le) => sample(text, "whistle_callback_duration_seconds_bucket", { ...callbacks, le })!);
+    expect(cumulative.every((n, i) => n >= (cumulative[i - 1] ?? 0) && n <= 4)).toBe(true);
+    // Bounded labels: no device, username or contact anywhere.
+    expect(text).not.toMatch(/1001|1002|127\.0\.0\.1/);
+    expect(text).toMatch(/^# TYPE whistle_callback_duration_seconds histogram$/m);
+  });
+
+  it("is for the operator only", async () => {
+    const key = await call("POST", `/accounts/${accountId}/api-keys`, { body: { name: "metrics" } });
+    expect(key.status).toBe(201);
+    expect((await scrape(`Bearer ${key.body.key}`)).status).toBe(403);
+    expect((await scrape("Bearer nope")).status).toBe(401);
+  });
+
+  it("keeps the counters a scrape has read across a restart of the account's object", async () => {
+    await registerAs("1001", "metrics-pass-1001");
+    const before = await scrape();
+    const ok = { account: accountId, switch: sw.id, method: "REGISTER", outcome: "ok" };
+    expect(sample(before.text, "whistle_authentications_total", ok)).toBe(1);
+    // A fresh counter set over the same storage (what a restarted object builds) starts from what was read.
+    const stub = env.REGISTRAR.get(env.REGISTRAR.idFromString(accountId));
+    const restored = await runInDurableObject(stub, (_instance, state) => new Counters(state.storage).read());
+    expect(restored.auth).toEqual([{ switch: sw.id, method: "REGISTER", outcome: "ok", count: 1 }]);
+  });
+});
