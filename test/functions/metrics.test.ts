@@ -1,11 +1,11 @@
 // GET /api/v1/metrics: the Prometheus text the operator's Prometheus scrapes, with the counts
 // the account objects and the fleet monitor hold (the real scrape is test/node/prometheus.test.ts).
 import { env, exports } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
-import { beforeEach, describe, expect, it } from "vitest";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { Counters } from "../../durable-objects/account-registrar/meter";
 import { call } from "../helpers";
-import { addDevice, createSwitch, freshAccount, type TestSwitch } from "./freeswitch/support";
+import { addDevice, createSwitch, freshAccount, verifiedRegister, type TestSwitch } from "./freeswitch/support";
 import { answer, kamailio } from "./kamailio/support";
 
 const REALM = "metrics.test";
@@ -88,6 +88,40 @@ describe("metrics endpoint", () => {
     // Bounded labels: no device, username or contact anywhere.
     expect(text).not.toMatch(/1001|1002|127\.0\.0\.1/);
     expect(text).toMatch(/^# TYPE whistle_callback_duration_seconds histogram$/m);
+  });
+
+  it("counts a FreeSWITCH INVITE authentication and its directory callback", async () => {
+    await verifiedRegister(sw, { realm: REALM, username: "1001", password: "metrics-pass-1001" }, "INVITE");
+    const { text } = await scrape();
+    expect(sample(text, "whistle_authentications_total", { account: accountId, switch: sw.id, method: "INVITE", outcome: "ok" })).toBe(1);
+    expect(sample(text, "whistle_authentications_total", { account: accountId, switch: sw.id, method: "REGISTER", outcome: "ok" })).toBeUndefined();
+    expect(sample(text, "whistle_callback_duration_seconds_count", { account: accountId, switch: sw.id, kind: "freeswitch.directory" })).toBe(1);
+  });
+
+  it("counts webhook deliveries (ok, failed, dead-lettered) and the outbox's depth", async () => {
+    const hook = await call("POST", `/accounts/${accountId}/webhooks`, { body: { url: "https://hooks.example.net/metrics" } });
+    expect(hook.status).toBe(201);
+    const stub = env.REGISTRAR.get(env.REGISTRAR.idFromString(accountId));
+    // The receiver takes the first event and refuses every later one (WEBHOOK_MAX_ATTEMPTS is 3 in tests).
+    let posts = 0;
+    const outbound = vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response(null, { status: ++posts === 1 ? 204 : 500 }));
+    try {
+      for (const host of ["192.0.2.1", "192.0.2.2"]) {
+        await stub.register("1001", { aor: `sip:1001@${REALM}`, callId: host, cseq: 1, contacts: [{ uri: `sip:1001@${host}` }], expires: 300 });
+      }
+      expect(sample((await scrape()).text, "whistle_event_outbox_depth", { account: accountId })).toBe(2);
+      for (let i = 0; i < 40 && posts < 4; i++) {
+        await runDurableObjectAlarm(stub);
+        await scheduler.wait(10);
+      }
+    } finally {
+      outbound.mockRestore();
+    }
+    expect(posts).toBe(4);
+    const { text } = await scrape();
+    const deliveries = (outcome: string) => sample(text, "whistle_webhook_deliveries_total", { account: accountId, outcome });
+    expect([deliveries("ok"), deliveries("failed"), deliveries("dead_lettered")]).toEqual([1, 2, 1]);
+    expect(sample(text, "whistle_event_outbox_depth", { account: accountId })).toBe(0);
   });
 
   it("is for the operator only", async () => {

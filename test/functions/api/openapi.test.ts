@@ -45,6 +45,7 @@ const SERVED = [
   "POST /switches/{switchId}/drain",
   "DELETE /switches/{switchId}/drain",
   "GET /fleet/events",
+  "GET /metrics",
   "DELETE /switches/{switchId}",
 ];
 
@@ -141,7 +142,8 @@ describe("GET /api/v1/openapi.json", () => {
       }
       const successes = Object.entries(op.responses).filter(([status]) => Number(status) < 300);
       expect(successes.length, name).toBe(1);
-      expect(Object.keys(successes[0]![1].content ?? {}), name).toEqual([JSON_TYPE]);
+      // The one exception: Prometheus reads its text format.
+      expect(Object.keys(successes[0]![1].content ?? {}), name).toEqual([name === "GET /metrics" ? "text/plain" : JSON_TYPE]);
     }
   });
 
