@@ -25,7 +25,6 @@ export interface NameAddr {
 export class AddressError extends Error {}
 
 const TOKEN_CHAR = /[A-Za-z0-9\-.!%*_+`'~]/;
-const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 // gen-value: a token or a host (which adds ':' '[' ']' for IPv6 references).
 const GEN_VALUE = /^[A-Za-z0-9\-.!%*_+`'~:[\]]+$/;
 

@@ -57,11 +57,6 @@ export function deviceLockAfter(failingSources: number, policy: LockoutPolicy, n
   return failingSources >= policy.deviceThreshold ? now + policy.durationSeconds * 1000 : null;
 }
 
-/** A record that can be forgotten: its window closed and no lock in force. */
-export function forgettable(record: SourceRecord, policy: LockoutPolicy, now: number): boolean {
-  return !windowOpen(record, policy, now) && !isLocked(record.lockedUntil, now);
-}
-
 /**
  * The address failures are counted under: the IP address of `ip:port` or `ip` (a port is free to
  * change), and for IPv6 its /64 (one host's share of a network). Unreadable text counts as itself.

@@ -1,6 +1,6 @@
 // Lockout per device and source address, decided on an injected clock.
 import { describe, expect, it } from "vitest";
-import { afterFailure, deviceLockAfter, forgettable, isLocked, sourceAddress, type LockoutPolicy } from "../../registrar/lockout";
+import { afterFailure, deviceLockAfter, isLocked, sourceAddress, type LockoutPolicy } from "../../registrar/lockout";
 
 const POLICY: LockoutPolicy = { threshold: 3, windowSeconds: 300, durationSeconds: 900, deviceThreshold: 4 };
 const T0 = 1_800_000_000_000;
@@ -51,15 +51,6 @@ describe("deviceLockAfter", () => {
   it("locks the whole device only once enough distinct sources fail", () => {
     expect(deviceLockAfter(3, POLICY, T0)).toBeNull();
     expect(deviceLockAfter(4, POLICY, T0)).toBe(T0 + 900_000);
-  });
-});
-
-describe("forgettable", () => {
-  it("a record is kept while its window is open or its lock holds", () => {
-    expect(forgettable({ windowStart: T0, failures: 1, lockedUntil: null }, POLICY, T0 + 299_999)).toBe(false);
-    expect(forgettable({ windowStart: T0, failures: 1, lockedUntil: null }, POLICY, T0 + 300_000)).toBe(true);
-    expect(forgettable({ windowStart: T0, failures: 3, lockedUntil: T0 + 900_000 }, POLICY, T0 + 400_000)).toBe(false);
-    expect(forgettable({ windowStart: T0, failures: 3, lockedUntil: T0 + 900_000 }, POLICY, T0 + 900_000)).toBe(true);
   });
 });
 
