@@ -10,5 +10,8 @@ export default defineConfig({
     include: ["test/registrar/**/*.test.ts"],
     environment: "node",
     setupFiles: ["./test/core-setup.ts"],
+    // The property tests run thousands of cases; under Stryker's instrumentation on a loaded machine
+    // they can take longer than the 5 s default. The timeout only turns a hang into a failure.
+    testTimeout: 60_000,
   },
 });
