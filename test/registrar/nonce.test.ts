@@ -1,5 +1,6 @@
 // The edge's own digest nonces: bound to realm, source and Call-ID, aged by an injected clock.
 import { describe, expect, it } from "vitest";
+import { base64url, fromBase64url } from "../../registrar/bytes";
 import { challengeAlgorithms, checkNonce, CLOCK_SKEW_MS, digestChallenges, issueNonce } from "../../registrar/nonce";
 
 const SECRET = "nonce-test-secret";
@@ -51,6 +52,20 @@ describe("edge nonces", () => {
     }
   });
 
+  it("a nonce with its issue time moved on, or its random part changed, is invalid: the MAC covers both", async () => {
+    const nonce = await issueNonce(SECRET, REALM, ASKED, T0);
+    const bytes = fromBase64url(nonce)!;
+    // The first 8 bytes are the issue time (ms, big-endian): dated an hour later it would live longer.
+    const later = bytes.slice();
+    new DataView(later.buffer).setBigUint64(0, BigInt(T0 + 3_600_000));
+    expect(await checkNonce(SECRET, REALM, base64url(later), ASKED, T0 + 3_600_000, LIFETIME)).toEqual({ verdict: "invalid" });
+    const otherRandom = bytes.slice();
+    otherRandom[8] = otherRandom[8]! ^ 1;
+    expect(await checkNonce(SECRET, REALM, base64url(otherRandom), ASKED, T0, LIFETIME)).toEqual({ verdict: "invalid" });
+    // Unaltered, the same bytes check valid.
+    expect(await checkNonce(SECRET, REALM, base64url(bytes), ASKED, T0, LIFETIME)).toMatchObject({ verdict: "valid" });
+  });
+
   it("two nonces issued at the same instant differ", async () => {
     expect(await issueNonce(SECRET, REALM, ASKED, T0)).not.toBe(await issueNonce(SECRET, REALM, ASKED, T0));
   });
@@ -60,6 +75,7 @@ describe("edge nonces", () => {
       'Digest realm="a\\"b\\\\c", nonce="NONCE", qop="auth", algorithm=SHA-256, stale=true',
       'Digest realm="a\\"b\\\\c", nonce="NONCE", qop="auth", algorithm=MD5, stale=true',
     ]);
+    expect(digestChallenges("acme.test", "NONCE", false, ["MD5"])).toEqual(['Digest realm="acme.test", nonce="NONCE", qop="auth", algorithm=MD5']);
   });
 
   it("the algorithms offered: SHA-256 then MD5 unless configured, unknown names ignored", () => {
