@@ -58,3 +58,52 @@ describe("uriNames (FreeSWITCH's sip_request_user/host/port)", () => {
     expect(uriNames("not a uri", { user: null, host: "127.0.0.4", port: 5060 })).toBe(false);
   });
 });
+
+describe("sameSipUri, part by part", () => {
+  it("passwords compare like users: escapes undone, case kept", () => {
+    expect(sameSipUri("sip:bob:%73ecret@host", "sip:bob:secret@host")).toBe(true);
+    expect(sameSipUri("sip:bob:secret@host", "sip:bob:Secret@host")).toBe(false);
+    expect(sameSipUri("sip:bob:secret@host", "sip:bob@host")).toBe(false);
+    expect(sameSipUri("sip:bob@host", "sip:bob:@host")).toBe(false);
+  });
+
+  it("user, ttl, method and maddr must match even when only one side has them, on either side", () => {
+    for (const param of ["user=phone", "ttl=15", "method=REGISTER", "maddr=192.0.2.1"]) {
+      expect(sameSipUri(`sip:bob@host;${param}`, "sip:bob@host"), param).toBe(false);
+      expect(sameSipUri("sip:bob@host", `sip:bob@host;${param}`), param).toBe(false);
+      expect(sameSipUri(`sip:bob@host;${param}`, `sip:bob@host;${param.toUpperCase()}`), param).toBe(true);
+    }
+    // Any other parameter on one side only is ignored, on either side.
+    expect(sameSipUri("sip:bob@host;lr;x=1", "sip:bob@host")).toBe(true);
+    expect(sameSipUri("sip:bob@host", "sip:bob@host;lr;x=1")).toBe(true);
+    // A parameter both sides carry must agree, valueless or not.
+    expect(sameSipUri("sip:bob@host;lr", "sip:bob@host;lr=on")).toBe(false);
+    expect(sameSipUri("sip:bob@host;lr", "sip:bob@host;LR")).toBe(true);
+    expect(sameSipUri("sip:bob@host;transport=%74cp", "sip:bob@host;TRANSPORT=TCP")).toBe(true);
+  });
+
+  it("headers: every one on both sides, names in any case, values exactly", () => {
+    expect(sameSipUri("sip:bob@host?Subject=Hi&Priority=urgent", "sip:bob@host?priority=urgent&subject=%48i")).toBe(true);
+    expect(sameSipUri("sip:bob@host?Subject=Hi", "sip:bob@host?Subject=hi")).toBe(false);
+    expect(sameSipUri("sip:bob@host?Subject=Hi", "sip:bob@host?Subject=Hi&Priority=urgent")).toBe(false);
+    expect(sameSipUri("sip:bob@host?Subject=Hi&Priority=urgent", "sip:bob@host?Subject=Hi")).toBe(false);
+    expect(sameSipUri("sip:bob@host?Subject=Hi", "sip:bob@host?Topic=Hi")).toBe(false);
+  });
+
+  it("an escape that is not UTF-8 makes the URI unreadable, wherever it is", () => {
+    for (const text of ["sip:%ff@host", "sip:bob:%ff@host", "sip:bob@host;%ff=1", "sip:bob@host;x=%ff", "sip:bob@host?%ff=1", "sip:bob@host?x=%ff"]) {
+      expect(sameSipUri(text, text), text).toBe(false);
+    }
+  });
+});
+
+describe("uriNames, part by part", () => {
+  it("the reported host is read as a host, so case and IPv6 spelling do not matter; an unreadable one names nothing", () => {
+    expect(uriNames("sip:2000@[2001:db8::1]:5060", { user: "2000", host: "[2001:DB8:0::1]", port: 5060 })).toBe(true);
+    expect(uriNames("sip:2000@ACME.test", { user: "2000", host: "acme.TEST", port: null })).toBe(true);
+    expect(uriNames("sip:%32000@acme.test", { user: "2000", host: "acme.test", port: null })).toBe(true);
+    expect(uriNames("sip:2000@acme.test", { user: "2000", host: "acme test", port: null })).toBe(false);
+    expect(uriNames("sip:2000@acme.test", { user: "2000", host: "", port: null })).toBe(false);
+    expect(uriNames("sip:2000@acme.test:5060", { user: "2000", host: "acme.test", port: 5070 })).toBe(false);
+  });
+});
