@@ -38,3 +38,40 @@ describe("webhook targets", () => {
     expect(webhookTargetProblem("javascript:alert(1)", true)).not.toBeNull();
   });
 });
+
+describe("the reason an operator is given (the 422 problem's url field)", () => {
+  it("names what is wrong with the target", () => {
+    const range = (family: string, name: string) => `a loopback, private or reserved address: an ${family} address in a special-purpose range (${name})`;
+    for (const [url, reason] of [
+      ["not a url", "not a URL"],
+      ["https://256.1.1.1/", "not a URL"],
+      ["ftp://hooks.example.net/", "only http and https URLs"],
+      ["http://hooks.example.net/", "webhook URLs must use https"],
+      ["https://user:pw@hooks.example.net/", "a URL with credentials"],
+      ["https://user@hooks.example.net/", "a URL with credentials"],
+      ["https://:pw@hooks.example.net/", "a URL with credentials"],
+      ["https://127.0.0.1/", range("IPv4", "loopback")],
+      ["https://127.0.0.1./", range("IPv4", "loopback")],
+      ["https://0x0a000001/", range("IPv4", "private")],
+      ["https://[::1]/", range("IPv6", "loopback")],
+      ["https://[::FFFF:127.0.0.1]/", range("IPv6", "ipv4Mapped")],
+      ["https://[fe80::1]/", range("IPv6", "linkLocal")],
+      ["https://[4000::1]/", "a loopback, private or reserved address: an IPv6 address outside global unicast (2000::/3)"],
+      ["https://[1fff:ffff::1]/", "a loopback, private or reserved address: an IPv6 address outside global unicast (2000::/3)"],
+      ["https://localhost/", "a single-label host name (resolved inside the local network)"],
+      ["https://hooks../", "a single-label host name (resolved inside the local network)"],
+      ["https://api.localhost/", "a local host name"],
+      ["https://printer.LOCAL./", "a local host name"],
+      ["https://home.arpa/", "a local host name"],
+      ["https://router.home.arpa/", "a local host name"],
+    ]) {
+      expect(webhookTargetProblem(url!, false), url).toBe(reason);
+    }
+  });
+
+  it("a public name that merely contains a local word is allowed", () => {
+    for (const url of ["https://local.example.net/", "https://mylocal.example/", "https://notlocalhost.com/", "https://hooks.example.internal.example.com/", "https://[2000::1]/", "https://[2a03:2880::1]/"]) {
+      expect(webhookTargetProblem(url, false), url).toBeNull();
+    }
+  });
+});
