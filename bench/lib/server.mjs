@@ -46,12 +46,14 @@ export function freshVars() {
   };
 }
 
-export async function startServer({ root, outdir, modules, vars, persistDir, inspector = false }) {
+/** `quiet`: the Worker's own log lines (one per request) are dropped instead of printed. */
+export async function startServer({ root, outdir, modules, vars, persistDir, inspector = false, quiet = false }) {
   const { Miniflare, convertV4MiniflareOptions } = await import(join(root, "node_modules", "miniflare", "dist", "src", "index.js"));
   const options = convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: 0,
     ...(inspector && { inspectorPort: 0 }),
+    ...(quiet && { handleStructuredLogs: () => {} }),
     workers: [
       {
         name: "edge",
