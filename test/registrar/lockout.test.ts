@@ -1,6 +1,6 @@
 // Lockout per device and source address, decided on an injected clock.
 import { describe, expect, it } from "vitest";
-import { afterFailure, deviceLockAfter, isLocked, sourceAddress, type LockoutPolicy } from "../../registrar/lockout";
+import { afterFailure, DEFAULT_LOCKOUT, deviceLockAfter, isLocked, sourceAddress, type LockoutPolicy } from "../../registrar/lockout";
 
 const POLICY: LockoutPolicy = { threshold: 3, windowSeconds: 300, durationSeconds: 900, deviceThreshold: 4 };
 const T0 = 1_800_000_000_000;
@@ -34,6 +34,20 @@ describe("afterFailure", () => {
     expect(during).toMatchObject({ lockedUntil: locked.lockedUntil, locked: false });
     const after = afterFailure(during, POLICY, locked.lockedUntil! + 1);
     expect(after).toEqual({ windowStart: locked.lockedUntil! + 1, failures: 1, lockedUntil: null, locked: false });
+  });
+});
+
+describe("the default policy (an account created without a lockout policy)", () => {
+  it("five wrong digests from one source within five minutes lock it for fifteen; ten failing sources lock the device", () => {
+    let record = null as ReturnType<typeof afterFailure> | null;
+    for (let i = 0; i < 4; i++) record = afterFailure(record, DEFAULT_LOCKOUT, T0 + i * 60_000);
+    expect(record).toMatchObject({ failures: 4, locked: false, lockedUntil: null });
+    // The fifth, at the window's last millisecond.
+    const fifth = afterFailure(record, DEFAULT_LOCKOUT, T0 + 299_999);
+    expect(fifth).toEqual({ windowStart: T0, failures: 5, lockedUntil: T0 + 299_999 + 900_000, locked: true });
+    expect(afterFailure(record, DEFAULT_LOCKOUT, T0 + 300_000)).toMatchObject({ failures: 1, locked: false });
+    expect(deviceLockAfter(9, DEFAULT_LOCKOUT, T0)).toBeNull();
+    expect(deviceLockAfter(10, DEFAULT_LOCKOUT, T0)).toBe(T0 + 900_000);
   });
 });
 
