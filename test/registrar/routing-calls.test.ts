@@ -10,6 +10,8 @@ describe("calleeAccount", () => {
     expect(calleeAccount(A, null)).toEqual({ kind: "own" });
     expect(calleeAccount(A, { realm: "alpha.test", accountId: A.accountId })).toEqual({ kind: "own" });
     expect(calleeAccount({ ...A, calls: { allowedAccounts: [B.accountId] } }, { realm: "alpha.test", accountId: B.accountId })).toEqual({ kind: "own" });
+    // The caller's own account under another host name stays its own, even when the policy lists it.
+    expect(calleeAccount({ ...A, calls: { allowedAccounts: [A.accountId] } }, { realm: "ALPHA.test", accountId: A.accountId })).toEqual({ kind: "own" });
   });
 
   it("keeps a call for another account's realm in the caller's account unless the caller's policy names that account", () => {
