@@ -21,6 +21,8 @@ export interface SwitchSettings {
   peers: string[];
   /** Seconds between keepalives to the edge (-A KEEPALIVE_INTERVAL); the cfg's default unless told. */
   keepaliveInterval?: number;
+  /** Base of the Retry-After sent when the edge is unreachable (-A EDGE_RETRY_AFTER); the cfg's default unless told. */
+  retryAfter?: number;
 }
 
 export interface KamailioSwitch {
@@ -48,6 +50,7 @@ export function kamailioArgs(settings: SwitchSettings, runDir: string): string[]
     "-A", `PEER_SWITCHES="${settings.peers.map((ip) => `${ip}/32`).join(",")}"`,
     "-A", "CHILDREN=2",
     ...(settings.keepaliveInterval !== undefined ? ["-A", `KEEPALIVE_INTERVAL=${settings.keepaliveInterval}`] : []),
+    ...(settings.retryAfter !== undefined ? ["-A", `EDGE_RETRY_AFTER=${settings.retryAfter}`] : []),
   ];
 }
 
