@@ -5,9 +5,9 @@ import { and, asc, eq, gt, inArray, lte, min, sql } from "drizzle-orm";
 import { drizzle, type DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
 import { hex } from "../../registrar/bytes";
-import { contactIs } from "../../registrar/contact";
 import { digestAlgorithmOf, verifyDigestResponse, type DigestCredentials } from "../../registrar/digest";
-import { withJitter } from "../../registrar/expiry";
+import { drainRegister, forcedInterval, policyInconsistency } from "../../registrar/policy";
+import { planRefresh } from "../../registrar/refresh";
 import { afterFailure, deviceLockAfter, isLocked, sourceAddress, type LockoutPolicy, type SourceRecord } from "../../registrar/lockout";
 import { nonceCount, nonceKey } from "../../registrar/replay";
 import { calleeAccount, numberCandidates } from "../../registrar/routing";
@@ -24,14 +24,12 @@ import { authOutcomeOf, Counters, SqlMeter, type Usage } from "./meter";
 import { gatherMetrics, type AccountMetrics } from "./metrics";
 import { DEFAULT_WEBHOOK_POLICY, WebhookDispatcher, webhookView, type WebhookView } from "./webhooks";
 import {
-  capped,
   credentialsOf,
   ha1Pair,
   lockoutColumns,
   lockoutOf,
   newId,
   page,
-  policyInconsistency,
   policyOf,
   toAccount,
   toBinding,
@@ -389,13 +387,12 @@ export class AccountRegistrar extends DurableObject {
     const { acct, now } = checked;
     if (checked.use && !(await this.claimNonce(checked.use))) return { status: "replayed" };
     const policy = policyOf(acct);
-    const jittered = withJitter(policy.defaultExpires, policy.expiresJitter, Math.random());
-    const forceExpires = Math.max(Math.min(jittered, policy.maxExpires, request.capExpires ?? Infinity), policy.minExpires);
+    const forceExpires = forcedInterval(policy, Math.random(), request.capExpires);
     // This switch may now report this device's registration from this address (registrar/proof.ts).
     if (request.method === "REGISTER" && request.address !== undefined) {
       this.registerProofs.note({ deviceId: checked.device.id, switchId: request.switchId, address: request.address }, now);
     }
-    const refreshed = request.refresh ? await this.refreshAtAuth(checked.device, request.refresh, request.switchId, forceExpires, now) : false;
+    const refreshed = request.refresh ? await this.refreshAtAuth(checked.device, request.refresh, request.switchId, forceExpires, policy, now) : false;
     return { status: "authorized", credentials: credentialsOf(acct, checked.device), forceExpires, refreshed };
   }
 
@@ -435,7 +432,7 @@ export class AccountRegistrar extends DurableObject {
     const checked = await this.checkDigest(request.username, "REGISTER", request.digest, request.source, request.nonce);
     if ("status" in checked) return checked;
     const register = { ...request.register, switchId: request.switchId };
-    return this.applyRegister(request.username, request.capExpires === undefined ? register : capped(register, request.capExpires, policyOf(checked.acct)), checked.use);
+    return this.applyRegister(request.username, request.capExpires === undefined ? register : drainRegister(register, request.capExpires, policyOf(checked.acct)), checked.use);
   }
 
   /**
@@ -610,16 +607,16 @@ export class AccountRegistrar extends DurableObject {
     refresh: NonNullable<DeviceAuthorization["refresh"]>,
     switchId: string,
     seconds: number,
+    policy: RegistrationPolicy,
     now: number,
   ): Promise<boolean> {
     let outcome: { refreshed: boolean; published: RegistrarEvent[] };
     try {
       outcome = await this.group.run(() => {
-        const candidates = this.bindingSql.refreshCandidates(device.id, refresh.callId, now);
-        const match = candidates.find((b) => contactIs(b.contact, refresh.contactUser, refresh.contactHost));
-        if (!match) return { refreshed: false, published: [] };
-        this.bindingSql.refresh(match.id, now + seconds * 1000, switchId, now);
-        const event: NewEvent = { type: "binding.refreshed", deviceId: device.id, username: device.username, contact: match.contact, switchId };
+        const plan = planRefresh(this.bindingSql.refreshCandidates(device.id), refresh, seconds, policy, now);
+        if (!plan) return { refreshed: false, published: [] };
+        this.bindingSql.refresh(plan.id, plan.expiresAt, switchId, now);
+        const event: NewEvent = { type: "binding.refreshed", deviceId: device.id, username: device.username, contact: plan.contact, switchId };
         return { refreshed: true, published: this.record([event], now) };
       });
     } catch (error) {

@@ -4,6 +4,7 @@
 // mapping column by column) is left out, which on these paths cost more than SQLite itself
 // (docs/benchmarks.md). Everything else in the object goes through drizzle.
 import { getTableColumns } from "drizzle-orm";
+import type { RefreshCandidate } from "../../registrar/refresh";
 import type { Binding, BindingFields } from "../../registrar/types";
 import { bindings } from "./schema";
 
@@ -33,7 +34,7 @@ function toBinding(row: Row): Binding {
 export class BindingStatements {
   private readonly byDevice = `${SELECT} WHERE ${column("deviceId")} = ?`;
   private readonly liveByDevice = `${SELECT} WHERE ${column("deviceId")} = ? AND ${column("expiresAt")} > ?`;
-  private readonly candidates = `SELECT ${column("id")} AS "id", ${column("contact")} AS "contact" FROM "bindings" WHERE ${column("deviceId")} = ? AND ${column("callId")} = ? AND ${column("expiresAt")} > ?`;
+  private readonly candidates = `SELECT ${(["id", "contact", "callId", "expiresAt"] as const).map((key) => `${column(key)} AS "${key}"`).join(", ")} FROM "bindings" WHERE ${column("deviceId")} = ?`;
   private readonly refreshOne = `UPDATE "bindings" SET ${column("expiresAt")} = ?, ${column("switchId")} = ?, ${column("updatedAt")} = ? WHERE ${column("id")} = ?`;
   private readonly updateOne = `UPDATE "bindings" SET ${FIELDS.map((key) => `${column(key)} = ?`).join(", ")}, ${column("updatedAt")} = ? WHERE ${column("id")} = ? AND ${column("deviceId")} = ?`;
   /**
@@ -56,9 +57,9 @@ export class BindingStatements {
     return this.sql.exec<Row>(this.liveByDevice, deviceId, now).toArray().map(toBinding);
   }
 
-  /** The live bindings of a device made under one Call-ID (a refresh keeps its Call-ID). */
-  refreshCandidates(deviceId: string, callId: string, now: number): { id: number; contact: string }[] {
-    return this.sql.exec<{ id: number; contact: string }>(this.candidates, deviceId, callId, now).toArray();
+  /** What matching a refresh reads of a device's rows (registrar/refresh.ts decides which one, if any). */
+  refreshCandidates(deviceId: string): RefreshCandidate[] {
+    return this.sql.exec<RefreshCandidate>(this.candidates, deviceId).toArray();
   }
 
   refresh(id: number, expiresAt: number, switchId: string, now: number): void {

@@ -2,7 +2,7 @@
 // it. Plain functions: no storage access here.
 import { computeHa1 } from "../../registrar/digest";
 import type { LockoutPolicy } from "../../registrar/lockout";
-import type { Binding, RegisterRequest, RegistrationPolicy } from "../../registrar/types";
+import type { Binding, RegistrationPolicy } from "../../registrar/types";
 import { REGION_HINTS, type AccountRecord, type DeviceCredentials, type DeviceRecord, type Page, type RegionHint } from "./records";
 import type * as schema from "./schema";
 
@@ -21,17 +21,6 @@ export function policyOf(row: AccountRow): RegistrationPolicy {
   };
 }
 
-/** A REGISTER whose every binding lasts at most `cap` seconds (never below the account's minimum); removals stay removals. */
-export function capped(request: RegisterRequest, cap: number, policy: RegistrationPolicy): RegisterRequest {
-  if (request.contacts === "*") return request;
-  const limit = Math.max(cap, policy.minExpires);
-  const contacts = request.contacts.map((contact) => {
-    const asked = contact.expires ?? request.expires ?? policy.defaultExpires;
-    return { ...contact, expires: Math.min(asked, limit) };
-  });
-  return { ...request, contacts };
-}
-
 export function lockoutOf(row: AccountRow): LockoutPolicy {
   return {
     threshold: row.lockoutThreshold,
@@ -48,17 +37,6 @@ export function lockoutColumns(lockout: LockoutPolicy) {
     lockoutDuration: lockout.durationSeconds,
     lockoutDeviceThreshold: lockout.deviceThreshold,
   };
-}
-
-/** A merged policy must still make sense: min ≤ default ≤ max. */
-export function policyInconsistency(policy: RegistrationPolicy): { field: string; detail: string } | null {
-  if (policy.minExpires > policy.maxExpires) {
-    return { field: "policy.minExpires", detail: "minExpires must not exceed maxExpires" };
-  }
-  if (policy.defaultExpires < policy.minExpires || policy.defaultExpires > policy.maxExpires) {
-    return { field: "policy.defaultExpires", detail: "defaultExpires must lie between minExpires and maxExpires" };
-  }
-  return null;
 }
 
 export function toAccount(row: AccountRow): AccountRecord {

@@ -1,7 +1,7 @@
 // /accounts: create (operator), list, read, change, delete (operator).
 import { createRoute } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
-import { policyInconsistency } from "../../durable-objects/account-registrar/rows";
+import { policyInconsistency } from "../../registrar/policy";
 import type { AccountRecord, RegionHint } from "../../durable-objects/account-registrar/records";
 import { DEFAULT_LOCKOUT } from "../../registrar/lockout";
 import { DEFAULT_POLICY } from "../../registrar/types";
