@@ -4,7 +4,11 @@ import { computeHa1 } from "../../registrar/digest";
 import type { LockoutPolicy } from "../../registrar/lockout";
 import type { Binding, RegistrationPolicy } from "../../registrar/types";
 import { REGION_HINTS, type AccountRecord, type DeviceCredentials, type DeviceRecord, type Page, type RegionHint } from "./records";
+import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import type * as schema from "./schema";
+
+/** The object's database through drizzle (metered: every statement's rows are counted). */
+export type Db = DrizzleSqliteDODatabase<typeof schema>;
 
 export type DeviceRow = typeof schema.devices.$inferSelect;
 export type BindingRow = typeof schema.bindings.$inferSelect;
