@@ -66,7 +66,7 @@ export function configure(settings: FreeswitchSettings, dirs: FreeswitchDirs): v
 
   // Step 3: copy the files.
   cpSync(join(SHIPPED, "vars-edge.xml"), join(C, "vars-edge.xml"));
-  for (const file of ["xml_curl.conf.xml", "lua.conf.xml", "acl.conf.xml"]) {
+  for (const file of ["xml_curl.conf.xml", "lua.conf.xml", "acl.conf.xml", "sofia.conf.xml"]) {
     cpSync(join(SHIPPED, "autoload_configs", file), join(C, "autoload_configs", file));
   }
   cpSync(join(SHIPPED, "sip_profiles", "internal-edge.xml"), join(C, "sip_profiles", "internal-edge.xml"));
