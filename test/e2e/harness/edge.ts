@@ -50,10 +50,12 @@ export async function startEdge(
   };
   try {
     await waitFor("the edge prints that it is serving", () => server.output().includes("Whistle Edge is serving"), 240_000, server);
+    // Started again, the edge appends to the same log, whose "serving" line is from the first
+    // start: this wait is then the whole start, which takes more than 30 s on a loaded machine.
     await waitFor(
       "the edge answers /healthz",
       async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok === true,
-      30_000,
+      240_000,
       server,
     );
   } catch (error) {
