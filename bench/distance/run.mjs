@@ -81,6 +81,7 @@ const FS_BASE = join(root, "test", "freeswitch", "harness", "base");
 const log = (line = "") => console.log(line);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const t0 = performance.now();
+const startedAt = Date.now();
 const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
 const loadavg = () => os.loadavg().map((l) => Number(l.toFixed(2)));
 const fmt = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? "—" : n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
@@ -463,6 +464,10 @@ async function startEdge() {
   await server.applyCatalogMigrations();
   const op = vars.OPERATOR_API_KEY;
   const account = await edgeApi(server.base, op, "POST", "/accounts", { realm: REALM, name: "Distance bench" });
+  // Registrations last an hour: the called phone registers once per switch and distance, and must
+  // stay reachable through every call step (the default interval would expire it mid-run); its
+  // binding from an earlier switch or distance gives way to the new one.
+  await edgeApi(server.base, op, "PATCH", `/accounts/${account.id}`, { policy: { minExpires: 60, defaultExpires: 3600, maxExpires: 3600, expiresJitter: 0, overflow: "replace_oldest" } });
   let next = 0;
   await Promise.all(Array.from({ length: 8 }, async () => {
     while (next < users.length) {
@@ -644,15 +649,23 @@ async function main() {
       log(`\n── ${entry.name}, +${roundTripMs} ms round trip ──  [${elapsed()}]`);
       const proxy = await startProxy(key, edge.hostport, roundTripMs);
       const sw = key === "freeswitch" ? await startFreeswitch(`${roundTripMs}ms`, proxy.url, edge.switches.freeswitch) : await startKamailio(`${roundTripMs}ms`, proxy.hostport, edge.switches.kamailio);
+      cleanups.push(sw.stop, proxy.stop);
       try {
         entry.distances.push(await measureSwitch(sw, roundTripMs));
       } finally {
+        cleanups.splice(cleanups.indexOf(sw.stop), 2);
         await sw.stop();
         await proxy.stop();
       }
+      // Written after every distance, so a run stopped early keeps what it measured.
+      writeReport(results, versions, machine);
     }
   }
-  const date = new Date().toISOString();
+  writeReport(results, versions, machine, true);
+}
+
+function writeReport(results, versions, machine, final = false) {
+  const date = new Date(startedAt).toISOString();
   const report = {
     name: "distance",
     date,
@@ -662,18 +675,19 @@ async function main() {
     versions,
     measured: "registration = REGISTER, 401, REGISTER with digest, 200 (new Call-ID each); call = INVITE, 407, ACK, INVITE with digest, 180, 200, ACK, BYE, 200 to one registered SIPp UAS on the same switch; latency = first request sent to the final 200 (SIPp rtd); the delay proxy holds each byte for half the round trip each way and a new connection's first bytes for one more round trip",
     results,
+    complete: final,
     loadAverageAtEnd: loadavg(),
     durationSeconds: Math.round((performance.now() - t0) / 1000),
   };
   const md = markdown(report);
-  log(`\n${md}`);
+  if (final) log(`\n${md}`);
   if (WRITE) {
     const dir = join(root, "bench", "results");
     mkdirSync(dir, { recursive: true });
     const base = join(dir, `${date.slice(0, 10)}-distance${LABEL ? `-${LABEL}` : ""}`);
     writeFileSync(`${base}.json`, JSON.stringify(report, null, 2) + "\n");
     writeFileSync(`${base}.md`, md);
-    log(`wrote ${base.slice(root.length + 1)}.{json,md}  (total ${elapsed()})`);
+    log(`  wrote ${base.slice(root.length + 1)}.{json,md}  (${elapsed()})`);
   }
 }
 
