@@ -220,6 +220,28 @@ export const DeviceLockout = z
   })
   .openapi("DeviceLockout");
 
+const AuthCounts = z
+  .object({
+    ok: z.number().int().openapi({ description: "Right digests (a REGISTER the registrar rules then refused included)." }),
+    failed: z.number().int().openapi({ description: "Wrong digests, unknown usernames, replayed nonces." }),
+    locked: z.number().int().openapi({ description: "Attempts refused by a lock of their source or of the device." }),
+  })
+  .openapi("AuthCounts");
+
+export const AccountMetricsSummary = z
+  .object({
+    accountId: z.string(),
+    at: Timestamp,
+    bindings: z.number().int().openapi({ description: "Live registrations now." }),
+    authentications: z.object({ REGISTER: AuthCounts, INVITE: AuthCounts, OTHER: AuthCounts }).openapi({
+      description: "Digest authentications by method and outcome, counted by the account's object since its counters began (they never go back, except when the object restarts with counts no reader had seen yet).",
+    }),
+    lockouts: z.object({ source: z.number().int(), device: z.number().int() }).openapi({ description: "Locks set: one address out of a device, or a whole device." }),
+    webhookDeliveries: z.object({ ok: z.number().int(), failed: z.number().int(), dead_lettered: z.number().int() }),
+    outboxDepth: z.number().int(),
+  })
+  .openapi("AccountMetrics");
+
 export const Device = z
   .object({
     id: z.string(),

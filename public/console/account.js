@@ -1,5 +1,6 @@
 // One account's page: loads its devices, numbers and registrations, then follows its event stream.
 import { api } from "./api.js";
+import { leaveChart, openChart } from "./chart.js";
 import { refreshDevices } from "./devices.js";
 import { $ } from "./dom.js";
 import { connectEvents, setLive } from "./events.js";
@@ -44,10 +45,12 @@ export async function openAccount(id) {
   await Promise.all([refreshDevices(), refreshNumbers()]);
   await refreshRegistrations();
   connectEvents();
+  openChart();
   state.tickTimer = setInterval(tick, 1000);
 }
 
 export function leaveAccount() {
+  leaveChart();
   const socket = state.socket;
   state.socket = null;
   if (socket) socket.close(1000, "leaving");

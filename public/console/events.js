@@ -1,5 +1,6 @@
 // The account's event WebSocket: live state, reconnection with since=<last seq>, the activity list.
 import { accountPath, api } from "./api.js";
+import { chartSoon } from "./chart.js";
 import { refreshDevices } from "./devices.js";
 import { $, announce, element, formatTime } from "./dom.js";
 import { refreshRegistrations, scheduleRegistrationsRefresh } from "./registrations.js";
@@ -84,9 +85,13 @@ function viaSwitch(e) {
   return ` via ${state.switchNames.get(e.switchId) ?? e.switchId}`;
 }
 
+/** Events after which the chart's counters have moved. */
+const CHARTED = new Set(["binding.created", "binding.removed", "binding.expired", "auth.failed", "auth.refused", "source.locked", "device.locked"]);
+
 function onEvent(event) {
   const text = (EVENT_TEXT[event.type] ?? ((e) => `${e.type}`))(event);
   logActivity(event, text);
+  if (CHARTED.has(event.type)) chartSoon();
   if (event.type.startsWith("binding.")) {
     if (event.type !== "binding.refreshed") announce(`${text}.`);
     scheduleRegistrationsRefresh();

@@ -32,4 +32,6 @@ export const state = {
   registrationsLoaded: false,
   /** The switches view while it is open: { switches, bindings, bindingsAt, lastSeq, timer }. */
   fleet: null,
+  /** The account's chart while the account is open (chart.js). */
+  chart: null,
 };

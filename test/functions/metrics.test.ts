@@ -4,7 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { Counters } from "../../durable-objects/account-registrar/meter";
-import { call } from "../helpers";
+import { accountKey, call, createAccount } from "../helpers";
 import { addDevice, createSwitch, freshAccount, verifiedRegister, type TestSwitch } from "./freeswitch/support";
 import { answer, kamailio } from "./kamailio/support";
 
@@ -140,5 +140,52 @@ describe("metrics endpoint", () => {
     const stub = env.REGISTRAR.get(env.REGISTRAR.idFromString(accountId));
     const restored = await runInDurableObject(stub, (_instance, state) => new Counters(state.storage).read());
     expect(restored.auth).toEqual([{ switch: sw.id, method: "REGISTER", outcome: "ok", count: 1 }]);
+  });
+});
+
+describe("an account's metrics as JSON", () => {
+  it("answers the account's own numbers, summed over switches, as the Prometheus text counts them", async () => {
+    expect((await registerAs("1001", "metrics-pass-1001")).status).toBe(200);
+    expect((await registerAs("1002", "wrong-1")).status).toBe(401);
+    expect((await registerAs("1002", "wrong-2")).status).toBe(401);
+    expect((await registerAs("1002", "metrics-pass-1002")).status).toBe(401);
+    await verifiedRegister(sw, { realm: REALM, username: "1001", password: "metrics-pass-1001" }, "INVITE");
+
+    const reply = await call("GET", `/accounts/${accountId}/metrics`);
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({
+      accountId,
+      bindings: 1,
+      authentications: {
+        REGISTER: { ok: 1, failed: 2, locked: 1 },
+        INVITE: { ok: 1, failed: 0, locked: 0 },
+        OTHER: { ok: 0, failed: 0, locked: 0 },
+      },
+      lockouts: { source: 1, device: 0 },
+      webhookDeliveries: { ok: 0, failed: 0, dead_lettered: 0 },
+      outboxDepth: 0,
+    });
+    expect(Date.parse(reply.body.at)).not.toBeNaN();
+    // The same counters as the operator's scrape.
+    const { text } = await scrape();
+    expect(sample(text, "whistle_authentications_total", { account: accountId, switch: sw.id, method: "REGISTER", outcome: "failed" })).toBe(2);
+  });
+
+  it("is readable with the account's own key and refused for another account's key, without a key, and for an unknown account", async () => {
+    const own = await accountKey(accountId);
+    const other = await createAccount();
+    const foreign = await accountKey(other.id);
+    expect((await call("GET", `/accounts/${accountId}/metrics`, { auth: own })).status).toBe(200);
+    const refused = await call("GET", `/accounts/${accountId}/metrics`, { auth: foreign });
+    expect(refused.status).toBe(403);
+    expect(refused.contentType).toContain("application/problem+json");
+    expect(JSON.stringify(refused.body)).not.toContain("bindings");
+    expect((await call("GET", `/accounts/${accountId}/metrics`, { auth: null })).status).toBe(401);
+    expect((await call("GET", `/accounts/${"0".repeat(64)}/metrics`)).status).toBe(404);
+    // The other account's key sees its own account only: nothing of this one's counts.
+    const theirs = await call("GET", `/accounts/${other.id}/metrics`, { auth: foreign });
+    expect(theirs.status).toBe(200);
+    expect(theirs.body.accountId).toBe(other.id);
+    expect(theirs.body.authentications.REGISTER).toEqual({ ok: 0, failed: 0, locked: 0 });
   });
 });

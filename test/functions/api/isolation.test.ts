@@ -53,6 +53,7 @@ const ACCOUNT_ROUTES: AccountRoute[] = [
   { operation: "GET /accounts/{accountId}/api-keys", path: (t) => `/accounts/${t.id}/api-keys`, field: "accountId" },
   { operation: "DELETE /accounts/{accountId}/api-keys/{keyId}", path: (t) => `/accounts/${t.id}/api-keys/${t.keyId}`, field: "accountId" },
   { operation: "GET /accounts/{accountId}/events", path: (t) => `/accounts/${t.id}/events`, field: "accountId" },
+  { operation: "GET /accounts/{accountId}/metrics", path: (t) => `/accounts/${t.id}/metrics`, field: "accountId" },
   { operation: "POST /accounts/{accountId}/webhooks", path: (t) => `/accounts/${t.id}/webhooks`, body: { url: "https://hooks.example.net/steal" }, field: "accountId" },
   { operation: "GET /accounts/{accountId}/webhooks", path: (t) => `/accounts/${t.id}/webhooks`, field: "accountId" },
   { operation: "DELETE /accounts/{accountId}/webhooks/{webhookId}", path: (t) => `/accounts/${t.id}/webhooks/wh_unknown`, field: "accountId" },

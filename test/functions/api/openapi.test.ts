@@ -33,6 +33,7 @@ const SERVED = [
   "GET /accounts/{accountId}/api-keys",
   "DELETE /accounts/{accountId}/api-keys/{keyId}",
   "GET /accounts/{accountId}/events",
+  "GET /accounts/{accountId}/metrics",
   "POST /accounts/{accountId}/webhooks",
   "GET /accounts/{accountId}/webhooks",
   "DELETE /accounts/{accountId}/webhooks/{webhookId}",
