@@ -1,7 +1,7 @@
 // SIP and SIPS URIs by the RFC 3261 grammar (§19.1, §25.1): read into parts, checked character by
 // character, and written back from the parts. Nothing outside the grammar's character classes gets
 // through, so a URI written back can carry no space, quote, angle bracket, CR, LF or NUL.
-import { hostOf, type Host } from "./host";
+import { hostOf, ipAddressOf, transportAddressOf, type Host } from "./host";
 
 /** A `uri-parameter` (`;transport=udp`, `;lr`): its value is null when it has none. */
 export interface UriParam {
@@ -125,3 +125,23 @@ export function canonicalSipUri(text: string): string | null {
   const uri = parseSipUri(text);
   return uri === null ? null : formatSipUri(uri);
 }
+
+/** The port a URI reaches: its own, else the scheme's default (RFC 3261 §19.1.2: 5060 for sip, 5061 for sips). */
+export function portOrDefault(uri: Pick<SipUri, "scheme" | "port">): number {
+  return uri.port ?? (uri.scheme === "sips" ? 5061 : 5060);
+}
+
+/**
+ * Does a proxy's transport source (Kamailio `$si:$sp`, IPv6 unbracketed; or an address alone) name
+ * the host and port of a switch's SIP URI (the scheme's default port when the URI has none)? Both
+ * are read and compared in canonical form. A source without a port matches when the switch
+ * listens on its scheme's default port.
+ */
+export function sameHostPort(address: string, source: string): boolean {
+  const peer = parseSipUri(address.trim());
+  const from = transportAddressOf(source) ?? ipAddressOf(source);
+  if (peer === null || from === null) return false;
+  const port = portOrDefault(peer);
+  return from === `${peer.host.text}:${port}` || (port === portOrDefault({ scheme: peer.scheme, port: null }) && from === peer.host.text);
+}
+

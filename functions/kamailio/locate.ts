@@ -6,7 +6,7 @@ import type { DestinationResult } from "../../durable-objects/account-registrar/
 import { userAndHost } from "../../registrar/contact";
 import { ipAddressOf, transportAddressOf } from "../../registrar/host";
 import { holdingSwitches, routeToDevice } from "../../registrar/routing";
-import { canonicalSipUri, formatSipUri, parseSipUri } from "../../registrar/sip-uri";
+import { canonicalSipUri, formatSipUri, parseSipUri, sameHostPort } from "../../registrar/sip-uri";
 import { accountIdForRealm } from "../accounts";
 import { locateNumber } from "../numbers";
 import type { Env } from "../env";
@@ -95,16 +95,4 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
     }
   }
   return targets.length > 0 ? route(targets) : UNAVAILABLE;
-}
-
-/**
- * Does a proxy's `ip:port` (Kamailio `$si:$sp`, IPv6 unbracketed) name the host and port of a
- * switch's SIP URI (5060 when the URI has none)? Both are read and compared in canonical form.
- */
-function sameHostPort(address: string, source: string): boolean {
-  const peer = parseSipUri(address.trim());
-  const from = transportAddressOf(source) ?? ipAddressOf(source);
-  if (peer === null || from === null) return false;
-  const port = peer.port ?? 5060;
-  return from === `${peer.host.text}:${port}` || (port === 5060 && from === peer.host.text);
 }

@@ -1,7 +1,7 @@
 // SIP and SIPS URIs read by the RFC 3261 grammar and written back from their parts: what a Contact,
 // a Path entry or a digest's uri may hold, and the text the edge stores and answers.
 import { describe, expect, it } from "vitest";
-import { canonicalSipUri, formatSipUri, parseSipUri } from "../../registrar/sip-uri";
+import { canonicalSipUri, formatSipUri, parseSipUri, portOrDefault, sameHostPort } from "../../registrar/sip-uri";
 
 const refused = (text: string) => expect(parseSipUri(text), JSON.stringify(text)).toBeNull();
 
@@ -79,5 +79,40 @@ describe("formatSipUri and canonicalSipUri", () => {
   it("an unreadable URI has no canonical form", () => {
     expect(canonicalSipUri("sip:bob@host\r\nX-Injected: 1")).toBeNull();
     expect(canonicalSipUri("tel:+14155550100")).toBeNull();
+  });
+});
+
+// A switch's SIP URI against the transport source a proxy reports: how the edge recognises a call
+// handed over by a switch of the fleet (Kamailio locate).
+describe("portOrDefault", () => {
+  it("is the URI's own port, else 5060 for sip and 5061 for sips (RFC 3261 §19.1.2)", () => {
+    expect(portOrDefault({ scheme: "sip", port: null })).toBe(5060);
+    expect(portOrDefault({ scheme: "sips", port: null })).toBe(5061);
+    expect(portOrDefault({ scheme: "sips", port: 5070 })).toBe(5070);
+  });
+});
+
+describe("sameHostPort", () => {
+  it("reads a sip URI without a port as port 5060", () => {
+    expect(sameHostPort("sip:10.0.0.5", "10.0.0.5:5060")).toBe(true);
+    expect(sameHostPort("sip:10.0.0.5", "10.0.0.5:5061")).toBe(false);
+    expect(sameHostPort("sip:10.0.0.5", "10.0.0.5")).toBe(true);
+  });
+
+  it("reads a sips URI without a port as port 5061, not 5060", () => {
+    expect(sameHostPort("sips:10.0.0.5", "10.0.0.5:5061")).toBe(true);
+    expect(sameHostPort("sips:10.0.0.5", "10.0.0.5:5060")).toBe(false);
+    expect(sameHostPort("sips:[2001:db8::5]", "2001:db8::5:5061")).toBe(true);
+    expect(sameHostPort("sips:[2001:db8::5]", "2001:db8::5:5060")).toBe(false);
+    expect(sameHostPort("sips:10.0.0.5", "10.0.0.5")).toBe(true);
+  });
+
+  it("compares an explicit port whatever the scheme, hosts in canonical form", () => {
+    expect(sameHostPort("sips:10.0.0.5:5060", "10.0.0.5:5060")).toBe(true);
+    expect(sameHostPort("sip:10.0.0.5:5080", "10.0.0.5:5060")).toBe(false);
+    expect(sameHostPort("sip:10.0.0.5:5080", "10.0.0.5")).toBe(false);
+    expect(sameHostPort("sip:[2001:DB8:0:0::3]", "2001:db8::3:5060")).toBe(true);
+    expect(sameHostPort("sip:10.0.0.5", "10.0.0.6:5060")).toBe(false);
+    expect(sameHostPort("not a uri", "10.0.0.5:5060")).toBe(false);
   });
 });
