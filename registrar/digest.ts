@@ -1,7 +1,7 @@
 // HTTP digest authentication as SIP uses it (RFC 2617, RFC 7616, RFC 8760), on Web Crypto only.
 // The registrar stores HA1 = H(username:realm:password), never the password, and checks a
 // device's Authorization header against it.
-import { hex } from "./bytes";
+import { constantTimeEqual, hex } from "./bytes";
 
 /** Digest hash algorithms the registrar accepts. The `-sess` variants are not supported. */
 export type DigestAlgorithm = "MD5" | "SHA-256";
@@ -58,14 +58,6 @@ export function isDigestAnswer(credentials: DigestCredentials): boolean {
   const algorithm = digestAlgorithmOf(credentials);
   if (algorithm === null || credentials.username === "" || credentials.nonce === "") return false;
   return (algorithm === "MD5" ? /^[0-9a-fA-F]{32}$/ : /^[0-9a-fA-F]{64}$/).test(credentials.response);
-}
-
-/** Compares two strings in time that depends only on their length. */
-function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return difference === 0;
 }
 
 /**

@@ -5,20 +5,10 @@
 // another source or under another Call-ID is not valid; an old one is "stale" (the client retries
 // with the new nonce and the same password, no prompt). Reuse is refused by the account's object
 // (registrar/replay.ts), which sees every use whichever switch it came through.
-import { base64url, fromBase64url } from "./bytes";
+import { base64url, constantTimeEqual, fromBase64url, hmacSha256, randomBytes } from "./bytes";
 import type { DigestAlgorithm } from "./digest";
 
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function keyFor(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(`nonce:${secret}`), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    keys.set(secret, key);
-  }
-  return key;
-}
 
 const TIME_BYTES = 8;
 const RANDOM_BYTES = 8;
@@ -38,13 +28,14 @@ async function mac(secret: string, realm: string, binding: NonceBinding, head: U
   const data = new Uint8Array(prefix.length + head.length);
   data.set(prefix);
   data.set(head, prefix.length);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", await keyFor(secret), data)).slice(0, MAC_BYTES);
+  // The nonce key is derived from the edge's secret, apart from anything else that secret signs.
+  return (await hmacSha256(`nonce:${secret}`, data)).slice(0, MAC_BYTES);
 }
 
 export async function issueNonce(secret: string, realm: string, binding: NonceBinding, now: number): Promise<string> {
   const head = new Uint8Array(TIME_BYTES + RANDOM_BYTES);
   new DataView(head.buffer).setBigUint64(0, BigInt(Math.max(0, Math.floor(now))));
-  head.set(crypto.getRandomValues(new Uint8Array(RANDOM_BYTES)), TIME_BYTES);
+  head.set(randomBytes(RANDOM_BYTES), TIME_BYTES);
   const signed = await mac(secret, realm, binding, head);
   const nonce = new Uint8Array(head.length + signed.length);
   nonce.set(head);
@@ -72,7 +63,7 @@ export async function checkNonce(
   const head = bytes.slice(0, TIME_BYTES + RANDOM_BYTES);
   const expected = await mac(secret, realm, binding, head);
   const given = bytes.slice(TIME_BYTES + RANDOM_BYTES);
-  if (!crypto.subtle.timingSafeEqual(expected, given)) return { verdict: "invalid" };
+  if (!constantTimeEqual(expected, given)) return { verdict: "invalid" };
   const issued = Number(new DataView(head.buffer).getBigUint64(0));
   if (issued > now + CLOCK_SKEW_MS) return { verdict: "invalid" };
   const expiresAt = issued + lifetimeSeconds * 1000;

@@ -1,9 +1,11 @@
 // Setup of the `core` vitest project (vitest.core.config.ts): the registrar's unit tests in plain
-// Node. workerd's Web Crypto computes MD5 digests (a Cloudflare extension SIP digest needs); Node's
-// does not, so here `crypto.subtle.digest("MD5", ...)` is answered by Node's own MD5 (node:crypto).
-// Likewise workerd's `crypto.subtle.timingSafeEqual` (the nonce check uses it) is Node's
-// `timingSafeEqual`. Every other algorithm is Node's Web Crypto unchanged. `npm test` runs these
-// tests in workerd too.
+// Node, made to offer what workerd offers and Node 20/22 lack, each from Node's own implementation:
+// - `crypto.subtle.digest("MD5", ...)` (a Cloudflare extension SIP digest needs): node:crypto's MD5;
+// - `crypto.subtle.timingSafeEqual` (workerd's Web Crypto extension): node:crypto's timingSafeEqual;
+// - `Uint8Array.prototype.toHex`, `.toBase64` and `Uint8Array.fromBase64` (ECMAScript 2026, in
+//   workerd's V8, not in Node 22's): Node's Buffer, for the hex and base64url the edge uses.
+// Every other algorithm is Node's Web Crypto unchanged. `npm test` runs these tests in workerd too,
+// against the runtime's own methods.
 import { createHash, timingSafeEqual } from "node:crypto";
 
 const subtle = crypto.subtle;
@@ -33,3 +35,47 @@ Object.defineProperty(subtle, "timingSafeEqual", {
     return timingSafeEqual(x, y);
   },
 });
+
+// Only what the edge asks for (base64url, never padded when written); anything else is refused
+// rather than answered differently from workerd.
+const bufferOf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const onlyBase64url = (alphabet: string | undefined) => {
+  if (alphabet !== "base64url") throw new TypeError("test/core-setup.ts supplies only the base64url alphabet");
+};
+
+if (typeof Uint8Array.prototype.toHex !== "function") {
+  Object.defineProperty(Uint8Array.prototype, "toHex", {
+    configurable: true,
+    writable: true,
+    value(this: Uint8Array): string {
+      return bufferOf(this).toString("hex");
+    },
+  });
+}
+
+if (typeof Uint8Array.prototype.toBase64 !== "function") {
+  Object.defineProperty(Uint8Array.prototype, "toBase64", {
+    configurable: true,
+    writable: true,
+    value(this: Uint8Array, options: { alphabet?: string; omitPadding?: boolean } = {}): string {
+      onlyBase64url(options.alphabet);
+      if (!options.omitPadding) throw new TypeError("test/core-setup.ts supplies only base64url without padding");
+      return bufferOf(this).toString("base64url");
+    },
+  });
+}
+
+if (typeof Uint8Array.fromBase64 !== "function") {
+  Object.defineProperty(Uint8Array, "fromBase64", {
+    configurable: true,
+    writable: true,
+    value(text: string, options: { alphabet?: string } = {}): Uint8Array {
+      onlyBase64url(options.alphabet);
+      // The standard's refusals, which Buffer (skipping what it does not know) lacks: a character
+      // outside the alphabet (ASCII whitespace and final padding aside), or a lone final character.
+      const bare = text.replace(/[\t\n\f\r ]/g, "");
+      if (!/^[A-Za-z0-9_-]*={0,2}$/.test(bare) || bare.replace(/=+$/, "").length % 4 === 1) throw new SyntaxError("not base64url");
+      return new Uint8Array(Buffer.from(bare, "base64url"));
+    },
+  });
+}

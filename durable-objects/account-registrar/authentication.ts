@@ -2,7 +2,7 @@
 // toward the lockout per source address and per device (registrar/lockout.ts), nonce uses claimed
 // against replay (registrar/replay.ts), and the proofs a switch's later report of a REGISTER must
 // be vouched for by (registrar/proof.ts). Also what the metrics count of each check.
-import { hex } from "../../registrar/bytes";
+import { randomHex } from "../../registrar/bytes";
 import { digestAlgorithmOf, verifyDigestResponse, type DigestCredentials } from "../../registrar/digest";
 import { afterFailure, deviceLockAfter, isLocked, sourceAddress, type LockoutPolicy, type SourceRecord } from "../../registrar/lockout";
 import type { RegisterProofKey } from "../../registrar/proof";
@@ -49,8 +49,8 @@ export class Authentication {
    * so an unknown user costs the digest work a known one does and gets the same answer.
    */
   private readonly unknownHa1 = {
-    md5: hex(crypto.getRandomValues(new Uint8Array(16))),
-    sha256: hex(crypto.getRandomValues(new Uint8Array(32))),
+    md5: randomHex(16),
+    sha256: randomHex(32),
   };
 
   constructor(

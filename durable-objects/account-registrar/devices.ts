@@ -2,6 +2,7 @@
 // whether they are enabled or locked. Devices by username are kept in memory (device-cache.ts) for
 // the callbacks; every change to the devices table forgets them, committed or not.
 import { asc, eq, gt, inArray, sql } from "drizzle-orm";
+import { randomId } from "../../registrar/bytes";
 import type { Account } from "./account";
 import type { Bindings } from "./bindings";
 import { DeviceCache } from "./device-cache";
@@ -9,7 +10,7 @@ import type { EventStream } from "./event-stream";
 import type { Numbers } from "./numbers";
 import { ok, refuse, type Outcome } from "./outcome";
 import type { DeviceChanges, DeviceCredentials, DeviceInput, DeviceRecord, Page } from "./records";
-import { credentialsOf, ha1Pair, newId, page, toDevice, type Db, type DeviceRow } from "./rows";
+import { credentialsOf, ha1Pair, page, toDevice, type Db, type DeviceRow } from "./rows";
 import { devices } from "./schema";
 
 export const NO_DEVICE = (deviceId: string) => refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
@@ -81,7 +82,7 @@ export class Devices {
       this.db
         .insert(devices)
         .values({
-          id: newId("dev"),
+          id: randomId("dev"),
           username: input.username,
           ...hashes,
           callerIdName: input.callerIdName ?? null,

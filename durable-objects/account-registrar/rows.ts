@@ -89,11 +89,6 @@ export async function ha1Pair(username: string, realm: string, password: string)
   return { ha1Md5, ha1Sha256 };
 }
 
-export function newId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(10));
-  return `${prefix}_${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-
 /** What a switch needs to challenge and admit a device. */
 export function credentialsOf(acct: AccountRow, device: DeviceRow): DeviceCredentials {
   return {

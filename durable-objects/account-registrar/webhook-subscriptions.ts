@@ -1,12 +1,12 @@
 // The account's webhook subscriptions as the API sees them: subscribe (the signing secret shown
 // once), list, remove, and the events a subscription gave up on. Deliveries are webhooks.ts.
 import { and, asc, eq, gt } from "drizzle-orm";
-import { hex } from "../../registrar/bytes";
+import { randomHex, randomId } from "../../registrar/bytes";
 import type { Account } from "./account";
 import type { EventLog } from "./events";
 import { ok, refuse, type Outcome } from "./outcome";
 import type { Page } from "./records";
-import { newId, page, type Db } from "./rows";
+import { page, type Db } from "./rows";
 import { deadLetters, webhooks } from "./schema";
 import { webhookView, type WebhookDispatcher, type WebhookView } from "./webhooks";
 
@@ -23,11 +23,11 @@ export class WebhookSubscriptions {
   /** Subscribe a URL to the account's events from now on. Answers the signing secret, once. */
   subscribe(input: { url: string; types: string[] | null; includeRefreshed: boolean }): Outcome<{ webhook: WebhookView; secret: string }> {
     if (!this.account.row()) return refuse("not_found", "no such account", "accountId");
-    const secret = `whsec_${hex(crypto.getRandomValues(new Uint8Array(24)))}`;
+    const secret = `whsec_${randomHex(24)}`;
     const row = this.db
       .insert(webhooks)
       .values({
-        id: newId("wh"),
+        id: randomId("wh"),
         url: input.url,
         types: input.types,
         includeRefreshed: input.includeRefreshed,

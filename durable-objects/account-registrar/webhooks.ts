@@ -6,6 +6,7 @@
 // wait. A redirect is a failed attempt, never followed.
 import { asc, eq } from "drizzle-orm";
 import type { DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
+import { hex, hmacSha256 } from "../../registrar/bytes";
 import { webhookTargetProblem } from "../../registrar/webhook-target";
 import type { EventLog, RegistrarEvent } from "./events";
 import * as schema from "./schema";
@@ -40,13 +41,9 @@ export function backoff(attempt: number, policy: WebhookPolicy): number {
   return Math.min(policy.retryBaseMs * 2 ** Math.max(0, attempt - 1), MAX_BACKOFF_MS);
 }
 
-const encoder = new TextEncoder();
-
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` */
 export async function signature(secret: string, body: string, unixSeconds: number): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${unixSeconds}.${body}`)));
-  return `t=${unixSeconds},v1=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `t=${unixSeconds},v1=${hex(await hmacSha256(secret, `${unixSeconds}.${body}`))}`;
 }
 
 export function wantsEvent(hook: Pick<WebhookRow, "types" | "includeRefreshed">, event: RegistrarEvent): boolean {

@@ -4,7 +4,7 @@ import type { MiddlewareHandler } from "hono";
 import { apiKeys } from "../../catalog/schema";
 import { catalog } from "../catalog";
 import type { Env } from "../env";
-import { constantTimeEqual, randomSecret, sha256Hex, toHex } from "../lib/crypto";
+import { constantTimeEqual, randomHex, randomSecret, sha256Hex } from "../../registrar/bytes";
 import { problemResponse } from "./problem";
 
 export type Principal = { kind: "operator" } | { kind: "account"; accountId: string; keyId: string };
@@ -21,7 +21,7 @@ export interface IssuedKey {
 }
 
 export async function issueAccountKey(): Promise<IssuedKey> {
-  const id = toHex(crypto.getRandomValues(new Uint8Array(10)));
+  const id = randomHex(10);
   const secret = randomSecret(24);
   return { id, key: `wek_${id}_${secret}`, secretHash: await sha256Hex(secret) };
 }

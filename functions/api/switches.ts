@@ -3,7 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { asc, eq, gt } from "drizzle-orm";
 import { switches } from "../../catalog/schema";
 import { catalog } from "../catalog";
-import { randomId } from "../lib/crypto";
+import { randomId } from "../../registrar/bytes";
 import { accounts } from "../../catalog/schema";
 import { switchState } from "../../registrar/fleet";
 import { registrarForId } from "../accounts";

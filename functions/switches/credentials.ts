@@ -6,7 +6,7 @@
 import { inArray } from "drizzle-orm";
 import { catalog } from "../catalog";
 import type { Env } from "../env";
-import { base64url, fromBase64url, hmacSign, hmacVerify } from "../lib/crypto";
+import { base64url, fromBase64url, hmacSha256, hmacVerify } from "../../registrar/bytes";
 import { switches } from "../../catalog/schema";
 import { DEFAULT_LOST_AFTER_MS, switchState } from "../../registrar/fleet";
 import type { PeerSwitch } from "../../registrar/routing";
@@ -38,7 +38,7 @@ interface Claims {
 
 export async function issueSwitchCredential(env: Env, switchId: string, issuedAt: number): Promise<string> {
   const payload = base64url(new TextEncoder().encode(JSON.stringify({ s: switchId, i: issuedAt } satisfies Claims)));
-  const signature = base64url(await hmacSign(signingKey(env), `${PREFIX}.${payload}`));
+  const signature = base64url(await hmacSha256(signingKey(env), `${PREFIX}.${payload}`));
   return `${PREFIX}.${payload}.${signature}`;
 }
 
