@@ -51,7 +51,7 @@ function panel(title, key, x0, y0, w, h) {
   return out;
 }
 
-const W = 980;
+const W = 1100;
 const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="330" font-family="sans-serif" font-size="12">`, `<rect width="100%" height="100%" fill="white"/>`];
 parts.push(...panel("REGISTER/s sustained (≥ 99 % success, flat latency, 60 s)", "reg", 20, 40, 400, 220));
 parts.push(...panel("Calls/s sustained (same rules)", "calls", 460, 40, 400, 220));
