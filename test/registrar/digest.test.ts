@@ -3,6 +3,7 @@ import sipAuthBody from "../fixtures/freeswitch/directory-sip_auth-REGISTER-user
 import {
   computeHa1,
   digestAlgorithmOf,
+  isDigestAnswer,
   parseDigestAuthorization,
   verifyDigestResponse,
   type DigestCredentials,
@@ -356,5 +357,37 @@ describe("parseDigestAuthorization refuses what is not one well-formed header", 
     expect(parseDigestAuthorization(`XDigest ${required}`)).toBeNull();
     expect(parseDigestAuthorization(`Basic Digest ${required}`)).toBeNull();
     expect(parseDigestAuthorization(`  Digest ${required}`)).toMatchObject({ username: "1000" });
+  });
+});
+
+describe("isDigestAnswer: an answer at all, or a request to be challenged and counted as nothing", () => {
+  const answer: DigestCredentials = { username: "1000", realm: "acme.test", nonce: "n0nce", uri: "sip:acme.test", response: "0123456789abcdefABCDEF0123456789" };
+  const sha256 = `${"0123456789abcdef".repeat(3)}0123456789ABCDEF`;
+
+  it("a username, a nonce, a known algorithm and a response of that algorithm's length in hex", () => {
+    expect(isDigestAnswer(answer)).toBe(true);
+    expect(isDigestAnswer({ ...answer, algorithm: "md5" })).toBe(true);
+    expect(isDigestAnswer({ ...answer, algorithm: "SHA-256", response: sha256 })).toBe(true);
+  });
+
+  it("anything less is not one: no username, no nonce, an unknown algorithm, a response cut short, too long, or not hex", () => {
+    for (const [what, credentials] of [
+      ["no username", { ...answer, username: "" }],
+      ["no nonce", { ...answer, nonce: "" }],
+      ["an unknown algorithm", { ...answer, algorithm: "MD5-sess" }],
+      ["no response", { ...answer, response: "" }],
+      ["a response cut short", { ...answer, response: answer.response.slice(1) }],
+      ["a response too long", { ...answer, response: `${answer.response}0` }],
+      ["a non-hex character first", { ...answer, response: `g${answer.response.slice(1)}` }],
+      ["a non-hex character last", { ...answer, response: `${answer.response.slice(1)}g` }],
+      ["an MD5 answer of SHA-256 length", { ...answer, response: sha256 }],
+      ["a SHA-256 answer of MD5 length", { ...answer, algorithm: "SHA-256" }],
+      ["a SHA-256 answer cut short", { ...answer, algorithm: "SHA-256", response: sha256.slice(1) }],
+      ["a SHA-256 answer too long", { ...answer, algorithm: "SHA-256", response: `${sha256}0` }],
+      ["a SHA-256 answer with a non-hex character first", { ...answer, algorithm: "SHA-256", response: `x${sha256.slice(1)}` }],
+      ["a SHA-256 answer with a non-hex character last", { ...answer, algorithm: "SHA-256", response: `${sha256.slice(1)}x` }],
+    ] as const) {
+      expect(isDigestAnswer(credentials), what).toBe(false);
+    }
   });
 });
