@@ -188,6 +188,9 @@ describe("the URI of an address", () => {
     refusedFor('<sip:bob"@host>', /an unbalanced < or a quote inside <URI>/);
     refusedFor("<sip:bob@host<>", /an unbalanced < or a quote inside <URI>/);
     refusedFor("<tel:+14155550100>", /not a valid SIP URI: "tel:\+14155550100"/);
+    // The reason quotes at most 80 characters of what was sent.
+    const long = `tel:${"1".repeat(200)}`;
+    expect(() => parseAddressList(`<${long}>`)).toThrow(`not a valid SIP URI: ${JSON.stringify(long.slice(0, 80))}`);
     expect(only("<sip:bob@host?Subject=hi>").uri.headers).toEqual([["Subject", "hi"]]);
   });
 
@@ -216,6 +219,14 @@ describe("header parameters", () => {
       { name: "maddr", value: "[2001:db8::1]", quoted: false },
       { name: "tok", value: "A-z.!%*_+`'~", quoted: false },
     ]);
+  });
+
+  it("names and unquoted values may use every token character (values also ':' '[' ']')", () => {
+    const token = "AZaz09-.!%*_+`'~";
+    expect(only(`<sip:bob@host>;${token}=${token}:[]`).params).toEqual([{ name: token, value: `${token}:[]`, quoted: false }]);
+    expect(only(`${token} <sip:bob@host>`).displayName).toBe(token);
+    expect(formatNameAddr(only(`<sip:bob@host>;x=${token}:[]`))).toBe(`<sip:bob@host>;x=${token}:[]`);
+    for (const c of ["@", "/", "(", ")", "{", "?", "^", "|"]) refusedFor(`<sip:bob@host>;x=a${c}b`, /after an address/);
   });
 
   it("refuse an empty name, an empty value, an unterminated quote and anything after the last one", () => {
@@ -253,6 +264,11 @@ describe("REGISTER Contact parameters", () => {
     ]);
     expect(parseContacts("<sip:a@b>;expires=4294967295;q=0")).toEqual([{ uri: "sip:a@b", expires: 4_294_967_295, q: 0 }]);
     expect(parseContacts("<sip:a@b>;q=0.125")).toEqual([{ uri: "sip:a@b", q: 0.125 }]);
+    // RFC 3261 qvalue: 0 or 1, a dot, up to three digits (only zeros after a 1).
+    for (const [q, value] of [["0", 0], ["0.", 0], ["0.9", 0.9], ["0.09", 0.09], ["0.000", 0], ["1", 1], ["1.", 1], ["1.0", 1]] as const) {
+      expect(parseContacts(`<sip:a@b>;q=${q}`), q).toEqual([{ uri: "sip:a@b", q: value }]);
+    }
+    expect(parseContacts("<sip:a@b>;expires=0;reg-id=1")).toEqual([{ uri: "sip:a@b", expires: 0, regId: 1 }]);
     expect(parseContacts("<sip:a@b>;+sip.instance=x")).toEqual([{ uri: "sip:a@b", instanceId: "x" }]);
     expect(parseContacts("<sip:a@b>;x=1")).toEqual([{ uri: "sip:a@b" }]);
   });
@@ -262,7 +278,7 @@ describe("REGISTER Contact parameters", () => {
     for (const value of ["<sip:a@b>;expires", '<sip:a@b>;expires="60"', "<sip:a@b>;expires=-1", "<sip:a@b>;expires=1.5", "<sip:a@b>;expires=12345678901", "<sip:a@b>;expires=6o"]) {
       why(value, /expires must be whole seconds/);
     }
-    for (const value of ["<sip:a@b>;q", '<sip:a@b>;q="0.5"', "<sip:a@b>;q=1.001", "<sip:a@b>;q=0.1234", "<sip:a@b>;q=2", "<sip:a@b>;q=.5", "<sip:a@b>;q=01", "<sip:a@b>;q=0.5x"]) {
+    for (const value of ["<sip:a@b>;q", "<sip:a@b>;q=1.5", "<sip:a@b>;q=10", "<sip:a@b>;q=00", '<sip:a@b>;q="0.5"', "<sip:a@b>;q=1.001", "<sip:a@b>;q=0.1234", "<sip:a@b>;q=2", "<sip:a@b>;q=.5", "<sip:a@b>;q=01", "<sip:a@b>;q=0.5x"]) {
       why(value, /q must be between 0 and 1/);
     }
     for (const value of ["<sip:a@b>;+sip.instance", '<sip:a@b>;+sip.instance=""']) why(value, /\+sip.instance needs a value/);
