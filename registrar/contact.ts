@@ -237,8 +237,8 @@ export function contactUriOf(value: string): string {
 export function userAndHost(uri: string): { user: string | null; host: string } | null {
   const parsed = parseSipUri(uri.trim());
   if (!parsed) return null;
-  const host = parsed.host.kind === "ipv6" ? parsed.host.text : parsed.host.text.replace(/\.$/, "");
-  return { user: parsed.user, host };
+  // Only a name can end with a dot (an IPv6 reference ends with "]", an IPv4 address with a digit).
+  return { user: parsed.user, host: parsed.host.text.replace(/\.$/, "") };
 }
 
 /** Does a stored contact URI name this user at this host (any port, any parameters)? */
