@@ -10,6 +10,7 @@ describe("ipv4Of", () => {
     expect(ipv4Of("255.255.255.255")).toBe("255.255.255.255");
     // Leading zeros are decimal, never octal: 010 is ten.
     expect(ipv4Of("010.001.000.009")).toBe("10.1.0.9");
+    expect(ipv4Of("109.209.9.99")).toBe("109.209.9.99");
   });
 
   it("refuses a part above 255, a part of four digits, three or five parts, and anything around the address", () => {
@@ -24,6 +25,7 @@ describe("ipv6Of", () => {
     expect(ipv6Of("2001:DB8:0:0::1")).toBe("2001:db8::1");
     expect(ipv6Of("0:0:0:0:0:0:0:1")).toBe("::1");
     expect(ipv6Of("::ffff:192.0.2.1")).toBe("::ffff:c000:201");
+    expect(ipv6Of("A:F:a:f:9:0:19AF:af09")).toBe("a:f:a:f:9:0:19af:af09");
   });
 
   it("refuses brackets, a zone, an embedded IPv4 tail that is not strict dotted decimal, and non-addresses", () => {
@@ -51,6 +53,8 @@ describe("hostOf", () => {
     expect(hostOf("1a-b2.example")).toEqual({ kind: "name", text: "1a-b2.example" });
     expect(hostOf("a--b.example")).toEqual({ kind: "name", text: "a--b.example" });
     expect(hostOf("sip1.2")).toEqual({ kind: "name", text: "sip1.2" });
+    // Labels starting, going on and ending with each end of a-z and 0-9.
+    expect(hostOf("a0z9a.za-z09z.0z9-a0.9a09")?.text).toBe("a0z9a.za-z09z.0z9-a0.9a09");
     for (const text of ["", ".", "-a.example", "a-.example", "a_b.example", "a..b", ".a", "a.b..", "a b", "a:b", "ex*mple.com", "münchen.de"]) {
       expect(hostOf(text), JSON.stringify(text)).toBeNull();
     }

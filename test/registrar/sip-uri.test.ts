@@ -34,6 +34,17 @@ describe("parseSipUri", () => {
     expect(parseSipUri("sip:bob:a&b=c+d$e,f@host")?.password).toBe("a&b=c+d$e,f");
   });
 
+  it("each part accepts every character its grammar allows, escapes of any hex digit included", () => {
+    const alphabet = "AZaz09-_.!~*'()%09%AF%af";
+    const user = `${alphabet}&=+$,;?/`;
+    const password = `${alphabet}&=+$,`;
+    const param = `${alphabet}[]/:&+$`;
+    const header = `${alphabet}[]/?:+$`;
+    const text = `sip:${user}:${password}@host;${param}=${param}?${header}=${header}`;
+    expect(parseSipUri(text)).toMatchObject({ user, password, params: [{ name: param, value: param }], headers: [[header, header]] });
+    expect(canonicalSipUri(text)).toBe(text);
+  });
+
   it("refuses a scheme other than sip or sips", () => {
     for (const text of ["tel:+14155550100", "sipx:bob@host", "http://host/", ":bob@host", "bob@host", "xsip:host", "sips"]) refused(text);
   });
