@@ -41,8 +41,9 @@ export function hostOf(text: string): Host | null {
     return v4 === null ? null : { kind: "ipv4", text: v4 };
   }
   const name = text.toLowerCase();
-  if (name.length === 0 || name.length > 254) return null;
-  // Labels of letters, digits and inner hyphens; a name of digits and dots only was IPv4 or nothing.
+  if (name.length > 254) return null;
+  // Labels of letters, digits and inner hyphens (an empty name is one empty label); a name of digits
+  // and dots only was IPv4 or nothing.
   for (const label of (name.endsWith(".") ? name.slice(0, -1) : name).split(".")) {
     if (!LABEL.test(label) || label.length > 63) return null;
   }
