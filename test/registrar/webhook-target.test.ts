@@ -64,6 +64,7 @@ describe("the reason an operator is given (the 422 problem's url field)", () => 
       ["https://printer.LOCAL./", "a local host name"],
       ["https://home.arpa/", "a local host name"],
       ["https://router.home.arpa/", "a local host name"],
+      ...["localhost", "localdomain", "local", "internal", "intranet", "lan", "home", "corp", "private", "arpa"].map((suffix) => [`https://hooks.example.${suffix}/`, "a local host name"]),
     ]) {
       expect(webhookTargetProblem(url!, false), url).toBe(reason);
     }
