@@ -6,8 +6,11 @@
 // The same rule runs when a subscription is created and before every delivery.
 import ipaddr from "ipaddr.js";
 
-/** Host names that name this machine or a private network whatever DNS says. */
-const LOCAL_SUFFIXES = ["localhost", "localdomain", "local", "internal", "intranet", "lan", "home", "corp", "private", "home.arpa", "arpa"];
+/**
+ * Top-level names that name this machine or a private network whatever DNS says (`.arpa` covers
+ * `home.arpa`). Each is one label, so a name with a dot can only end with one.
+ */
+const LOCAL_SUFFIXES = ["localhost", "localdomain", "local", "internal", "intranet", "lan", "home", "corp", "private", "arpa"];
 
 /** Why this address may not receive webhooks, or null when it may. */
 export function addressProblem(host: string): string | null {
@@ -53,6 +56,6 @@ export function webhookTargetProblem(text: string, allowPrivate: boolean): strin
   }
   const name = host.replace(/\.+$/, "");
   if (!name.includes(".")) return "a single-label host name (resolved inside the local network)";
-  if (LOCAL_SUFFIXES.some((suffix) => name === suffix || name.endsWith(`.${suffix}`))) return "a local host name";
+  if (LOCAL_SUFFIXES.some((suffix) => name.endsWith(`.${suffix}`))) return "a local host name";
   return null;
 }
