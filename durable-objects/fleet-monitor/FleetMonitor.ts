@@ -61,8 +61,21 @@ export class FleetMonitor extends DurableObject<Cloudflare.Env> {
     this.callbacksChanged = true;
   }
 
-  /** The fleet's callback sums since the first one (GET /api/v1/metrics). */
-  callbackMetrics(): CallbackSeries[] {
+  /**
+   * The fleet's callback sums since the first one (GET /api/v1/metrics). Given the accounts that
+   * exist now, the series of every other account (a removed one) are dropped for good; those of no
+   * account (a challenge answered before any account was asked) stay.
+   */
+  callbackMetrics(accounts?: string[]): CallbackSeries[] {
+    if (accounts) {
+      const live = new Set(accounts);
+      for (const [key, series] of this.callbacks) {
+        if (series.account !== "" && !live.has(series.account)) {
+          this.callbacks.delete(key);
+          this.callbacksChanged = true;
+        }
+      }
+    }
     const all = [...this.callbacks.values()];
     if (this.callbacksChanged) {
       this.ctx.storage.kv.put(CALLBACKS_KEY, all);

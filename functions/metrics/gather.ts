@@ -18,11 +18,12 @@ const STATES: SwitchState[] = ["alive", "draining", "lost", "unseen"];
 export async function gatherFamilies(env: Env, now: number): Promise<Family[]> {
   await flushCallbacks(env);
   const db = catalog(env);
-  const [accountRows, switchRows, callbacks] = await Promise.all([
+  const [accountRows, switchRows] = await Promise.all([
     db.select({ id: accounts.id }).from(accounts).all(),
     db.select({ id: switches.id, lastSeenAt: switches.lastSeenAt, draining: switches.draining }).from(switches).all(),
-    env.FLEET.get(env.FLEET.idFromName("fleet")).callbackMetrics(),
   ]);
+  // A removed account's callback series go with it (the monitor forgets them).
+  const callbacks = await env.FLEET.get(env.FLEET.idFromName("fleet")).callbackMetrics(accountRows.map((row) => row.id));
   const perAccount: AccountMetrics[] = [];
   for (let i = 0; i < accountRows.length; i += PARALLEL) {
     const answers = await Promise.all(accountRows.slice(i, i + PARALLEL).map((row) => registrarForId(env, row.id)?.metrics() ?? null));

@@ -124,6 +124,20 @@ describe("metrics endpoint", () => {
     expect(sample(text, "whistle_event_outbox_depth", { account: accountId })).toBe(0);
   });
 
+  it("drops every series of a removed account, its callbacks' included", async () => {
+    expect((await registerAs("1001", "metrics-pass-1001")).status).toBe(200);
+    const before = await scrape();
+    expect(sample(before.text, "whistle_callback_duration_seconds_count", { account: accountId, switch: sw.id, kind: "kamailio.authorize" })).toBe(1);
+    expect(before.text).toContain(`account="${accountId}"`);
+    expect((await call("DELETE", `/accounts/${accountId}`)).status).toBe(200);
+    const after = await scrape();
+    expect(after.text).not.toContain(accountId);
+    // Challenges answered before any account was asked keep their series.
+    expect(sample(after.text, "whistle_callback_duration_seconds_count", { account: "", switch: sw.id, kind: "kamailio.authorize" })).toBeGreaterThan(0);
+    expect(await scrape()).toMatchObject({ status: 200 });
+    expect((await scrape()).text).not.toContain(accountId);
+  });
+
   it("is for the operator only", async () => {
     const key = await call("POST", `/accounts/${accountId}/api-keys`, { body: { name: "metrics" } });
     expect(key.status).toBe(201);
