@@ -11,6 +11,7 @@ import { Authentication } from "./authentication";
 import { Bindings } from "./bindings";
 import { CommitGroup } from "./commit-group";
 import { Destinations } from "./destinations";
+import { DeviceImports, IMPORT_RESUME_AFTER_MS, type ImportJob, type ImportOpening, type StagedRow } from "./device-import";
 import { Devices } from "./devices";
 import { EventLog, type RegistrarEvent } from "./events";
 import { EventStream } from "./event-stream";
@@ -50,6 +51,8 @@ export class AccountRegistrar extends DurableObject {
   private readonly auth: Authentication;
   private readonly destinations: Destinations;
   private readonly webhooks: WebhookSubscriptions;
+  /** Bulk device imports, applied in chunks between the callbacks. */
+  private readonly imports: DeviceImports;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -73,6 +76,7 @@ export class AccountRegistrar extends DurableObject {
     this.auth = new Authentication(ctx.storage, metered.sql, this.account, this.devices, this.bindings, this.stream, this.alarmClock, this.group, this.counters);
     this.destinations = new Destinations(this.account, this.devices, this.numbers, this.bindings);
     this.webhooks = new WebhookSubscriptions(db, this.account, this.dispatcher, this.log);
+    this.imports = new DeviceImports({ db, sql: metered.sql, storage: ctx.storage, devicesChanged: (usernames) => this.devices.forgetUsernames(usernames) });
     void ctx.blockConcurrencyWhile(async () => {
       await this.account.open();
       await this.alarmClock.open();
@@ -124,6 +128,45 @@ export class AccountRegistrar extends DurableObject {
   /** Remove a device with its bindings; numbers that rang it fall back to the account. */
   deleteDevice(deviceId: string): Outcome<{ deleted: string }> {
     return this.devices.delete(deviceId);
+  }
+
+  // ── bulk imports (device-import.ts) ──────────────────────────────────────
+
+  openImport(opening: ImportOpening): Outcome<ImportJob> {
+    if (!this.account.row()) return refuse("not_found", "no such account", "accountId");
+    const opened = this.imports.open(opening, Date.now());
+    return opened.ok ? ok(opened.job) : refuse("conflict", opened.detail, "body");
+  }
+
+  /** Which of these usernames (a chunk's worth) are the account's devices, and which numbers it holds. */
+  importLookups(usernames: string[], numbers: string[]): { usernames: string[]; numbers: string[] } {
+    if (!this.account.hasSchema) return { usernames: [], numbers: [] };
+    return { usernames: this.imports.existingUsernames(usernames), numbers: this.imports.heldNumbers(numbers) };
+  }
+
+  stageImport(jobId: string, rows: StagedRow[]): boolean {
+    return this.account.hasSchema && this.imports.stage(jobId, rows, Date.now());
+  }
+
+  /** Every row received: the job applies them in the background (the alarm resumes it after a restart). */
+  async startImport(jobId: string): Promise<Outcome<ImportJob>> {
+    const job = this.account.hasSchema ? this.imports.start(jobId, Date.now()) : null;
+    if (!job) return refuse("not_found", `no import ${jobId} receiving rows in this account`, "importId");
+    await this.alarmClock.noLaterThan(Date.now() + IMPORT_RESUME_AFTER_MS);
+    return ok(job);
+  }
+
+  discardImport(jobId: string): void {
+    if (this.account.hasSchema) this.imports.discard(jobId);
+  }
+
+  importJob(jobId: string): Outcome<ImportJob> {
+    const job = this.account.hasSchema ? this.imports.job(jobId) : null;
+    return job ? ok(job) : refuse("not_found", `no import ${jobId} in this account`, "importId");
+  }
+
+  listImports(): ImportJob[] {
+    return this.account.hasSchema ? this.imports.list() : [];
   }
 
   assignNumber(number: string, deviceId: string | null): Outcome<records.NumberRecord> {
@@ -295,8 +338,8 @@ export class AccountRegistrar extends DurableObject {
   // ── expiry, events, webhooks ─────────────────────────────────────────────
 
   override async alarm(): Promise<void> {
-    const { ctx, account, devices, bindings, auth, stream, dispatcher, alarmClock } = this;
-    await runAlarm({ storage: ctx.storage, account, devices, bindings, authentication: auth, stream, webhooks: dispatcher, alarm: alarmClock });
+    const { ctx, account, devices, bindings, auth, stream, dispatcher, alarmClock, imports } = this;
+    await runAlarm({ storage: ctx.storage, account, devices, bindings, authentication: auth, stream, webhooks: dispatcher, alarm: alarmClock, imports });
   }
 
   /** Events after a sequence number, oldest first (the stream's backlog; the polling API). */

@@ -28,6 +28,11 @@ export class DeviceCache {
     return this.rows.size;
   }
 
+  /** After a change to these usernames' rows only (a bulk import's chunk): the rest stays cached. */
+  forgetUsernames(usernames: Iterable<string>): void {
+    for (const username of usernames) this.rows.delete(username);
+  }
+
   /** After any change to the devices table (and after it has committed or rolled back). */
   forget(): void {
     this.rows.clear();

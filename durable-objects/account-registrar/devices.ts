@@ -191,6 +191,11 @@ export class Devices {
     }
   }
 
+  /** After a bulk import's chunk: only its usernames' rows changed. */
+  forgetUsernames(usernames: string[]): void {
+    this.cache.forgetUsernames(usernames);
+  }
+
   forget(): void {
     this.cache.forget();
   }

@@ -1,11 +1,13 @@
 // The object's one alarm and what it does when it fires. Every read filters `expires_at > now`, so
 // an expired binding is never answered whether or not the alarm has run; the alarm removes them
 // (SWEEP_BATCH a run, an immediate follow-up run when more are left), sweeps used nonces and lapsed
-// failure counts, runs the webhook deliveries, and aims itself at the next deadline. Each
-// `setAlarm` bills as a row written, so the alarm moves only when a deadline comes earlier.
+// failure counts, runs the webhook deliveries, resumes a device import a restart interrupted, and
+// aims itself at the next deadline. Each `setAlarm` bills as a row written, so the alarm moves only
+// when a deadline comes earlier.
 import type { Account } from "./account";
 import type { Authentication } from "./authentication";
 import { SWEEP_BATCH, type Bindings } from "./bindings";
+import { IMPORT_RESUME_AFTER_MS, type DeviceImports } from "./device-import";
 import type { Devices } from "./devices";
 import type { EventStream } from "./event-stream";
 import type { SqlMeter } from "./meter";
@@ -56,6 +58,7 @@ export interface Expiring {
   stream: EventStream;
   webhooks: WebhookDispatcher;
   alarm: Alarm;
+  imports: DeviceImports;
 }
 
 /** One alarm run: sweep in bounded batches, deliver webhooks, then aim the alarm at the next deadline. */
@@ -71,6 +74,9 @@ export async function runAlarm(the: Expiring): Promise<void> {
   });
   the.stream.publish(published);
   const left = the.authentication.sweep(now);
+  // An import left running (the object restarted mid-way) resumes; it pauses between its chunks.
+  const importing = the.imports.pending();
+  if (importing) void the.imports.drive();
   const acct = the.account.row();
   if (acct) await the.webhooks.run(acct.accountId, now);
   // The account may have been removed (its tables dropped) while a delivery was in flight.
@@ -79,6 +85,7 @@ export async function runAlarm(the: Expiring): Promise<void> {
     swept === SWEEP_BATCH || left.nonces === "many" || left.sources === "many" ? now : the.bindings.earliestDeadline(),
     left.nonces === "some" || left.sources === "some" ? now + NONCE_SWEEP_INTERVAL_MS : null,
     the.webhooks.nextDue(the.stream.log.latest(), Date.now()),
+    importing ? now + IMPORT_RESUME_AFTER_MS : null,
   ].filter((t): t is number => t !== null);
   if (deadlines.length > 0) await the.alarm.noLaterThan(Math.min(...deadlines));
 }

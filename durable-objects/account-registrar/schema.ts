@@ -155,3 +155,46 @@ export const deadLetters = sqliteTable("dead_letters", {
   lastError: text("last_error").notNull(),
   failedAt: integer("failed_at").notNull(),
 });
+
+/**
+ * Bulk device imports (durable-objects/account-registrar/device-import.ts): one row per job, kept
+ * after it ends so its caller can read the outcome; the oldest are dropped past a bound.
+ */
+export const imports = sqliteTable("imports", {
+  id: text("id").primaryKey(),
+  /** receiving (rows arriving), running (applied in chunks), done, failed. */
+  state: text("state", { enum: ["receiving", "running", "done", "failed"] }).notNull(),
+  /** all: a file with a bad row imports nothing; good-rows: the valid rows are imported. */
+  mode: text("mode", { enum: ["all", "good-rows"] }).notNull(),
+  format: text("format").notNull(),
+  /** Data rows in the file. */
+  total: integer("total").notNull(),
+  /** Rows handled so far (imported or refused). */
+  done: integer("done").notNull(),
+  created: integer("created").notNull(),
+  updated: integer("updated").notNull(),
+  refused: integer("refused").notNull(),
+  /** The first refused rows: [{ row, line?, field, message }]. */
+  errors: text("errors", { mode: "json" }).$type<{ row: number; line?: number; field: string; message: string }[]>().notNull(),
+  detail: text("detail"),
+  /** The operator's import: numbers in it join the inventory (claimed in the catalog first). */
+  mayAddNumbers: integer("may_add_numbers", { mode: "boolean" }).notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * The rows of the import being received or applied (one at a time per account), keyed by their
+ * position in the file so that each costs one row and no index entry. HA1 values and fields only,
+ * never a password.
+ */
+export const importRows = sqliteTable("import_rows", {
+  /** 1-based position among the file's data rows. */
+  row: integer("row").primaryKey(),
+  jobId: text("job_id").notNull(),
+  /** The line of the file where the row starts (CSV only). */
+  line: integer("line"),
+  username: text("username").notNull(),
+  /** What to set (durable-objects/account-registrar/device-import.ts StagedChanges), JSON. */
+  changes: text("changes", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+});

@@ -10,6 +10,7 @@ import type { ApiEnv } from "./common";
 import { registerDeviceRoutes } from "./devices";
 import { registerEventRoutes } from "./events";
 import { registerFleetRoutes } from "./fleet";
+import { MAX_IMPORT_BYTES, isImportUpload, registerImportRoutes } from "./imports";
 import { registerMeRoute } from "./me";
 import { registerMetricsRoute } from "./metrics";
 import { registerWebhookRoutes } from "./webhooks";
@@ -58,19 +59,19 @@ export function createApi() {
   });
 
   api.onError(answerError);
-  api.use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => problemResponse(413, `the body is larger than ${MAX_BODY_BYTES} bytes`, [{ field: "body", message: "too large" }]),
-    }),
-  );
+  const limit = (maxSize: number) =>
+    bodyLimit({ maxSize, onError: () => problemResponse(413, `the body is larger than ${maxSize} bytes`, [{ field: "body", message: "too large" }]) });
+  const apiLimit = limit(MAX_BODY_BYTES);
+  const importLimit = limit(MAX_IMPORT_BYTES);
+  // An import file may be large; every other body is small.
+  api.use("*", (c, next) => (isImportUpload(c.req.method, c.req.path) ? importLimit(c, next) : apiLimit(c, next)));
   api.use("*", requireApiKey);
 
   registerMeRoute(api);
   registerAccountRoutes(api);
   registerDeviceRoutes(api);
   registerNumberRoutes(api);
+  registerImportRoutes(api);
   registerRegistrationRoutes(api);
   registerApiKeyRoutes(api);
   registerSwitchRoutes(api);

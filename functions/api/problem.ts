@@ -7,6 +7,9 @@ export interface FieldError {
   /** Dotted path of the offending field, e.g. `policy.minExpires`, `username`, `body`. */
   field: string;
   message: string;
+  /** Imports: the data row at fault (1-based) and, for CSV, the line where it starts. */
+  row?: number;
+  line?: number;
 }
 
 export interface Problem {

@@ -40,8 +40,8 @@ export const E164 = z
   .regex(/^\+[1-9][0-9]{6,14}$/, "an E.164 number such as +14155550100")
   .openapi({ example: "+14155550100" });
 
-const DisplayName = PlainText.min(1).max(100);
-const CallerIdNumber = z.string().regex(/^\+?[0-9*#]{1,32}$/, "digits, optionally with a leading +");
+export const DisplayName = PlainText.min(1).max(100);
+export const CallerIdNumber = z.string().regex(/^\+?[0-9*#]{1,32}$/, "digits, optionally with a leading +");
 
 export const RegionHint = z
   .enum(REGION_HINTS)
@@ -398,7 +398,16 @@ export const ProblemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    errors: z
+      .array(
+        z.object({
+          field: z.string(),
+          message: z.string(),
+          row: z.number().int().optional().openapi({ description: "Imports: the 1-based data row at fault." }),
+          line: z.number().int().optional().openapi({ description: "Imports from CSV: the line of the file where that row starts (the header is line 1)." }),
+        }),
+      )
+      .optional(),
   })
   .openapi("Problem");
 
@@ -427,4 +436,49 @@ export const EventsQuery = z.object({
     .enum(["true", "false"])
     .default("false")
     .openapi({ param: { name: "refreshed", in: "query" }, description: "WebSocket only: also stream binding.refreshed events." }),
+});
+
+// ── bulk import and export ───────────────────────────────────────────────────
+
+export const ImportQuery = z.object({
+  format: z
+    .enum(["edge", "kamailio", "fusionpbx", "kazoo"])
+    .default("edge")
+    .openapi({ param: { name: "format", in: "query" }, description: "Which columns the rows have (docs/api.md, \"Imports\"): the edge's own, Kamailio `subscriber`, FusionPBX extensions, Kazoo devices." }),
+  mode: z
+    .enum(["all", "good-rows"])
+    .default("all")
+    .openapi({ param: { name: "mode", in: "query" }, description: "all: a file with a refused row imports nothing (422 naming each row); good-rows: the valid rows are imported and the refused ones reported on the job." }),
+});
+
+export const ImportRowError = z
+  .object({
+    row: z.number().int().openapi({ description: "1-based position among the data rows." }),
+    line: z.number().int().optional().openapi({ description: "CSV: the line where the row starts (the header is line 1)." }),
+    field: z.string().openapi({ description: "The file's column at fault." }),
+    message: z.string(),
+  })
+  .openapi("ImportRowError");
+
+export const ImportJobSchema = z
+  .object({
+    id: z.string(),
+    state: z.enum(["receiving", "running", "done", "failed"]),
+    mode: z.enum(["all", "good-rows"]),
+    format: z.string(),
+    total: z.number().int().openapi({ description: "Data rows in the file." }),
+    done: z.number().int().openapi({ description: "Rows handled so far (imported or refused)." }),
+    created: z.number().int().openapi({ description: "New devices." }),
+    updated: z.number().int().openapi({ description: "Existing devices (same username) changed." }),
+    refused: z.number().int(),
+    errors: z.array(ImportRowError).openapi({ description: "The refused rows (the first 1,000)." }),
+    detail: z.string().nullable(),
+    ignoredColumns: z.array(z.string()).optional().openapi({ description: "Columns of the file the format does not read (on the answer to the POST only)." }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi("ImportJob");
+
+export const ImportParams = AccountParams.extend({
+  importId: PlainText.min(1).max(64).openapi({ param: { name: "importId", in: "path" } }),
 });
