@@ -1,5 +1,6 @@
 // A dialed number (DID) of any account: the catalog says whose it is, that account's object says where it rings.
 import { eq, inArray } from "drizzle-orm";
+import type { AccountRegistrar } from "../durable-objects/account-registrar/AccountRegistrar";
 import type { DestinationResult } from "../durable-objects/account-registrar/records";
 import { numberCandidates } from "../registrar/routing";
 import { numbers } from "../catalog/schema";
@@ -18,5 +19,12 @@ export async function locateNumber(env: Env, dialed: string, serves: (accountId:
     .get();
   if (!owner || !serves(owner.accountId)) return { kind: "unknown" };
   const registrar = registrarForId(env, owner.accountId);
-  return registrar ? registrar.locateDestination(owner.number) : { kind: "unknown" };
+  return registrar ? destinationIn(registrar, owner.number) : { kind: "unknown" };
+}
+
+/** A destination looked up in one account, no caller to authenticate: a device by username, then a number. */
+export async function destinationIn(registrar: DurableObjectStub<AccountRegistrar>, destination: string): Promise<DestinationResult> {
+  const routed = await registrar.route({ caller: null, destination });
+  // With no caller there is no call policy to send it elsewhere.
+  return routed.status === "authorized" && routed.destination !== null && routed.destination.kind !== "elsewhere" ? routed.destination : { kind: "unknown" };
 }

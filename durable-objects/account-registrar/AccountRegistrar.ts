@@ -7,7 +7,7 @@ import { drizzle } from "drizzle-orm/durable-sqlite";
 import { forcedInterval, drainRegister } from "../../registrar/policy";
 import type { Binding, RegisterRequest } from "../../registrar/types";
 import { Account } from "./account";
-import { Authentication } from "./authentication";
+import { Authentication, type Authenticated } from "./authentication";
 import { Bindings } from "./bindings";
 import { CommitGroup } from "./commit-group";
 import { Destinations } from "./destinations";
@@ -195,28 +195,26 @@ export class AccountRegistrar extends DurableObject {
     return this.auth.clearLockout(deviceId);
   }
 
-  // ── switch callbacks ─────────────────────────────────────────────────────
+  // ── switch callbacks: one RPC each, the same verbs for every switch ──────
 
-  /** Credentials for a switch to challenge a device with. Reads one row; writes nothing. */
-  authenticate(username: string): records.DeviceCredentials | null {
+  /** Credentials for a switch to challenge a device with (FreeSWITCH `user_call`). Reads one row; writes nothing. */
+  credentials(username: string): records.DeviceCredentials | null {
     return this.devices.credentials(username);
   }
 
   /**
-   * Check a device's digest the switch received (FreeSWITCH directory `sip_auth`), in one call:
-   * a locked device is refused whatever it sends; a wrong digest counts toward the lockout; a right
-   * REGISTER digest refreshes the binding it belongs to (registrar/refresh.ts), so the switch
-   * needs no second request for a refresh. A right INVITE digest writes nothing.
+   * Check a device's digest the switch received (FreeSWITCH directory `sip_auth`): a wrong digest,
+   * or any from a locked-out source, counts toward the lockout; a right REGISTER digest notes the
+   * proof a later report needs and refreshes the binding it belongs to (registrar/refresh.ts), so
+   * the switch needs no second request for a refresh. A right INVITE digest writes nothing.
    */
-  async authorizeDevice(request: records.DeviceAuthorization): Promise<records.AuthorizationResult> {
-    return this.auth.counted(request.switchId, request.method, await this.authorizeDeviceUncounted(request));
+  async authenticate(request: records.AuthenticateRequest): Promise<records.AuthorizationResult> {
+    const checked = await this.auth.check(request.username, request.method, request.digest, request.source, request.nonce);
+    return this.auth.counted(request.switchId, request.method, "status" in checked ? checked : await this.admitted(request, checked));
   }
 
-  private async authorizeDeviceUncounted(request: records.DeviceAuthorization): Promise<records.AuthorizationResult> {
-    const checked = await this.auth.check(request.username, request.method, request.digest, request.source, request.nonce);
-    if ("status" in checked) return checked;
-    const { acct, device, now } = checked;
-    if (checked.use && !(await this.auth.claim(checked.use))) return { status: "replayed" };
+  private async admitted(request: records.AuthenticateRequest, { acct, device, now, use }: Authenticated): Promise<records.AuthorizationResult> {
+    if (use && !(await this.auth.claim(use))) return { status: "replayed" };
     const policy = policyOf(acct);
     const forceExpires = forcedInterval(policy, Math.random(), request.capExpires);
     // This switch may now report this device's registration from this address (registrar/proof.ts).
@@ -228,46 +226,36 @@ export class AccountRegistrar extends DurableObject {
   }
 
   /**
-   * A registration a switch handled and reports afterwards (FreeSWITCH `sofia::register`). Applied
-   * only when this object verified a REGISTER digest of the device through that switch, from that
-   * address, within the proof window (registrar/proof.ts); otherwise refused and recorded as a
-   * `binding.refused` event, so the operator sees a switch reporting what it cannot have seen.
+   * Apply a REGISTER to the device's bindings (registrar/save.ts `planRegister`), vouched for as
+   * `by` says (records.ts `RegisterBy`): the edge checks the digest (Kamailio), a switch reports what
+   * it handled (FreeSWITCH; refused as `unproven`, and recorded as a `binding.refused` event, when no
+   * verified REGISTER vouches for it), or the caller has authenticated it.
    */
-  async registerReported(username: string, request: RegisterRequest & { switchId: string }, address: string | null): Promise<records.ReportedRegisterResult> {
+  async register(username: string, request: RegisterRequest, by?: records.RegisterBy): Promise<records.RegisterAnswer> {
+    if (by === undefined) return this.save(username, request, null);
+    if ("reportedFrom" in by) return this.reported(username, request, by.reportedFrom);
+    const checked = await this.auth.check(username, "REGISTER", by.digest, by.source, by.nonce);
+    const result = "status" in checked ? checked : await this.save(username, request, checked.use, by.capExpires);
+    return this.auth.counted(request.switchId ?? "", "REGISTER", result);
+  }
+
+  private async reported(username: string, request: RegisterRequest, address: string | null): Promise<records.RegisterAnswer> {
     const device = this.devices.byUsername(username);
     if (!this.account.row() || !device || !device.enabled) return { status: "unknown_device" };
     const now = Date.now();
-    if (address !== null && this.auth.vouches({ deviceId: device.id, switchId: request.switchId, address }, now)) {
-      return this.register(username, request);
+    const switchId = request.switchId ?? null;
+    if (address !== null && switchId !== null && this.auth.vouches({ deviceId: device.id, switchId, address }, now)) {
+      return this.save(username, request, null);
     }
     const contact = request.contacts === "*" ? null : (request.contacts[0]?.uri ?? null);
-    const event = { type: "binding.refused", deviceId: device.id, username: device.username, contact, source: request.received ?? address, switchId: request.switchId } as const;
+    const event = { type: "binding.refused", deviceId: device.id, username: device.username, contact, source: request.received ?? address, switchId } as const;
     this.stream.publish(await this.group.run(() => this.stream.record([event], now)));
     return { status: "unproven" };
   }
 
-  /**
-   * A REGISTER a proxy received, digest and all (Kamailio `authorize`), in one call: the digest is
-   * checked here (failures count toward the lockout), then the registration is applied.
-   */
-  async registerWithDigest(request: records.DigestRegistration): Promise<records.DigestRegistrationResult> {
-    return this.auth.counted(request.switchId, "REGISTER", await this.registerWithDigestUncounted(request));
-  }
-
-  private async registerWithDigestUncounted(request: records.DigestRegistration): Promise<records.DigestRegistrationResult> {
-    const checked = await this.auth.check(request.username, "REGISTER", request.digest, request.source, request.nonce);
-    if ("status" in checked) return checked;
-    return this.save(request.username, { ...request.register, switchId: request.switchId }, checked.use, request.capExpires);
-  }
-
-  /** Apply a REGISTER (already authenticated by the switch or the edge) to the device's bindings. */
-  async register(username: string, request: RegisterRequest): Promise<records.RegisterResult> {
-    const result = await this.save(username, request, null);
-    // With no nonce use to claim there is no replay.
-    return result.status === "replayed" ? { status: "unknown_device" } : result;
-  }
-
   /** A REGISTER of the enabled device `username`, saved in one step with the claim of its nonce use, if any; under a draining switch's cap. */
+  private save(username: string, request: RegisterRequest, use: null): Promise<records.RegisterResult>;
+  private save(username: string, request: RegisterRequest, use: NonceUse | null, cap?: number): Promise<records.RegisterResult | { status: "replayed" }>;
   private async save(username: string, request: RegisterRequest, use: NonceUse | null, cap?: number): Promise<records.RegisterResult | { status: "replayed" }> {
     const acct = this.account.row();
     const device = this.devices.byUsername(username);
@@ -277,46 +265,38 @@ export class AccountRegistrar extends DurableObject {
   }
 
   /**
-   * A call from one of this account's devices (Kamailio `locate`, the FreeSWITCH dialplan):
-   * authenticate the caller when asked (a right digest writes nothing), then find the destination in
-   * this account, or name the other account the call policy lets it reach (`calleeAccount`).
+   * Remove one contact of a device, or all of them with "*". With `expiredOn`, the switch that holds
+   * the binding says it expired (FreeSWITCH `sofia::expire`): removed only if that switch still
+   * holds it (one re-registered through another switch since then stays), as an expiry.
    */
-  async routeCall(request: records.CallRouting): Promise<records.CallRoutingResult> {
+  async unregister(username: string, contact: string | "*", expiredOn?: string): Promise<Outcome<{ removed: number }>> {
+    const device = this.devices.byUsername(username);
+    if (!device) return noDevice(username);
+    return ok(expiredOn === undefined || contact === "*" ? await this.bindings.unregister(device, contact) : await this.bindings.confirmExpiry(device, contact, expiredOn));
+  }
+
+  /**
+   * Where a call goes (Kamailio `locate`, the FreeSWITCH dialplan, a number's owner): the caller is
+   * authenticated first when given (a right digest writes nothing); then the destination is found in
+   * this account, or the other account the caller's call policy lets it reach is named
+   * (`calleeAccount`). A null destination authenticates the caller only.
+   */
+  async route(request: records.RouteRequest): Promise<records.RouteResult> {
     if (!request.caller) return this.routed(request);
     const { username, method, digest, source, nonce } = request.caller;
     const checked = await this.auth.check(username, method, digest, source, nonce);
-    const result: records.CallRoutingResult =
+    const result: records.RouteResult =
       "status" in checked ? checked : checked.use && !(await this.auth.claim(checked.use)) ? { status: "replayed" } : this.routed(request);
     return this.auth.counted(request.switchId ?? "", method, result);
   }
 
-  private routed(request: records.CallRouting): records.CallRoutingResult {
+  private routed(request: records.RouteRequest): records.RouteResult {
     return { status: "authorized", destination: request.destination === null ? null : this.destinations.forCall(request.destination, request.requested ?? null) };
-  }
-
-  /** Remove one contact of a device, or all of them with "*". Returns how many were removed. */
-  async unregister(username: string, contact: string | "*"): Promise<Outcome<{ removed: number }>> {
-    const device = this.devices.byUsername(username);
-    return device ? ok(await this.bindings.unregister(device, contact)) : noDevice(username);
-  }
-
-  /**
-   * The switch that holds a binding says it expired (FreeSWITCH `sofia::expire`): remove it if that
-   * switch still holds it. A binding re-registered through another switch since then stays.
-   */
-  async confirmExpiry(username: string, contact: string, switchId: string): Promise<Outcome<{ removed: number }>> {
-    const device = this.devices.byUsername(username);
-    return device ? ok(await this.bindings.confirmExpiry(device, contact, switchId)) : noDevice(username);
   }
 
   /** Where a device can be reached now: its live bindings, best q first, newest first. */
   locate(username: string): Binding[] | null {
     return this.destinations.ofDevice(username);
-  }
-
-  /** A dialed destination: a device's username first, then one of the account's numbers. */
-  locateDestination(destination: string): records.DestinationResult {
-    return this.destinations.find(destination);
   }
 
   // ── registrations (provisioning view) ────────────────────────────────────

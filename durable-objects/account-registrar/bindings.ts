@@ -50,7 +50,9 @@ export class Bindings {
 
   // ── the switches' callbacks ─────────────────────────────────────────────
 
-  /** Apply a REGISTER of `device` (already authenticated) to its bindings, in one step with the guard's claim. */
+  /** Apply a REGISTER of `device` (already authenticated) to its bindings, in one step with the guard's claim (without one, no replay). */
+  save(device: DeviceRow, request: RegisterRequest, policy: RegistrationPolicy, guard: null): Promise<RegisterResult>;
+  save(device: DeviceRow, request: RegisterRequest, policy: RegistrationPolicy, guard: SaveGuard | null): Promise<RegisterResult | { status: "replayed" }>;
   async save(device: DeviceRow, request: RegisterRequest, policy: RegistrationPolicy, guard: SaveGuard | null): Promise<RegisterResult | { status: "replayed" }> {
     const now = Date.now();
     const about = { deviceId: device.id, username: device.username, source: request.received ?? null, switchId: request.switchId ?? null };

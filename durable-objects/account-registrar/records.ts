@@ -87,9 +87,6 @@ export interface Page<T> {
   next: string | null;
 }
 
-/** A registration a switch reports (FreeSWITCH `sofia::register`): refused when no verified REGISTER vouches for it. */
-export type ReportedRegisterResult = RegisterResult | { status: "unproven" };
-
 export type RegisterResult =
   /** The device's contacts after the REGISTER, each with its expiry (ms since the epoch). */
   | { status: "registered"; contacts: { contact: string; expiresAt: number }[] }
@@ -108,8 +105,8 @@ export interface NonceGuard {
   record: "every-use" | "without-qop";
 }
 
-/** A switch asks whether a device's digest is right (FreeSWITCH directory `sip_auth`). */
-export interface DeviceAuthorization {
+/** A switch asks whether a device's digest is right (FreeSWITCH directory `sip_auth`): `authenticate`. */
+export interface AuthenticateRequest {
   username: string;
   /** SIP method the digest was computed for: REGISTER, INVITE… */
   method: string;
@@ -136,17 +133,18 @@ export type DestinationResult =
   /** Nothing of this account: 404, or another account's number. */
   | { kind: "unknown" };
 
-/** A REGISTER a proxy received (Kamailio `authorize`): the digest to check, then the change to apply. */
-export interface DigestRegistration {
-  username: string;
-  digest: DigestCredentials;
-  nonce: NonceGuard;
-  source: string;
-  switchId: string;
-  register: RegisterRequest;
-  /** Grant at most this interval (s; the asking switch is draining). Never below the account's minimum. */
-  capExpires?: number;
-}
+/**
+ * Who vouches for a REGISTER given to `register`:
+ * - `digest`: the edge checks the device's digest first (Kamailio `authorize`; failures count toward
+ *   the lockout), and a draining switch caps the intervals;
+ * - `reportedFrom`: a switch reports a registration it handled (FreeSWITCH `sofia::register`) for a
+ *   device at this address: applied only when this object verified a REGISTER digest of the device
+ *   through that switch from that address lately (registrar/proof.ts);
+ * - none: the caller has authenticated the REGISTER itself.
+ */
+export type RegisterBy =
+  | { digest: DigestCredentials; nonce: NonceGuard; source: string; capExpires?: number }
+  | { reportedFrom: string | null };
 
 /**
  * Why a digest was not accepted; `authorized` otherwise. An unknown or disabled username, a wrong
@@ -159,10 +157,11 @@ export type DigestFailure =
   /** The right answer, but its nonce was used already (with this count, or once without qop). */
   | { status: "replayed" };
 
-export type DigestRegistrationResult = DigestFailure | Exclude<RegisterResult, { status: "unknown_device" }>;
+/** What `register` answers: `unproven` only for a reported registration, a `DigestFailure` only with a digest. */
+export type RegisterAnswer = RegisterResult | DigestFailure | { status: "unproven" };
 
-/** A call a proxy received (Kamailio `locate`): optionally the caller to authenticate, and the destination. */
-export interface CallRouting {
+/** A call (Kamailio `locate`, the FreeSWITCH dialplan, a number's owner): optionally the caller to authenticate, and the destination. */
+export interface RouteRequest {
   caller: { username: string; digest: DigestCredentials; nonce: NonceGuard; method: string; source: string } | null;
   /** The dialed user or number; null to authenticate the caller only. */
   destination: string | null;
@@ -172,7 +171,7 @@ export interface CallRouting {
   switchId?: string;
 }
 
-export type CallRoutingResult =
+export type RouteResult =
   | DigestFailure
   /** `elsewhere`: the caller's call policy sends the call to the account of this realm, to be looked up there. */
   | { status: "authorized"; destination: DestinationResult | { kind: "elsewhere"; realm: string } | null };

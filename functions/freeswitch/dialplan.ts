@@ -7,7 +7,7 @@ import { holdingSwitches, routeToDevice, type Leg } from "../../registrar/routin
 import { ipAddressOf } from "../../registrar/host";
 import { formatSipUri, parseSipUri } from "../../registrar/sip-uri";
 import { accountIdForRealm } from "../accounts";
-import { locateNumber } from "../numbers";
+import { destinationIn, locateNumber } from "../numbers";
 import type { Env } from "../env";
 import { fleet, type SwitchIdentity } from "../switches/credentials";
 import { registrarForSwitch, serves } from "../switches/scope";
@@ -33,8 +33,10 @@ export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentit
   const fromDevice = field(form, "variable_sip_authorized") === "true" && !fromPeer;
 
   // Accounts outside the switch's scope are looked up nowhere: unknown, as a realm no account has.
-  const locateIn = async (realm: string): Promise<DestinationResult> =>
-    (await registrarForSwitch(env, caller, realm)?.locateDestination(destination)) ?? UNKNOWN;
+  const locateIn = async (realm: string): Promise<DestinationResult> => {
+    const registrar = registrarForSwitch(env, caller, realm);
+    return registrar ? destinationIn(registrar, destination) : UNKNOWN;
+  };
   const locateAnyNumber = () => locateNumber(env, destination, (accountId) => serves(caller, accountId));
 
   let found: DestinationResult = UNKNOWN;
@@ -51,7 +53,7 @@ export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentit
     const host = field(form, "variable_sip_req_host")?.toLowerCase();
     const registrar = registrarForSwitch(env, caller, realm);
     const routed = registrar
-      ? await registrar.routeCall({
+      ? await registrar.route({
           caller: null,
           destination,
           requested: host ? { realm: host, accountId: accountIdForRealm(env, host, caller.jurisdiction) } : null,

@@ -80,7 +80,7 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
   // Outside the switch's scope: the same "not found" as a realm no account has.
   const registrar = registrarForSwitch(env, caller, realm);
   if (!registrar) return notFoundDocument();
-  const result = await registrar.authorizeDevice({
+  const result = await registrar.authenticate({
     username,
     method,
     digest,
@@ -126,7 +126,7 @@ async function userCall(env: Env, form: Form, caller: SwitchIdentity): Promise<s
   const realm = field(form, "domain");
   const username = field(form, "user");
   if (!realm || !username) return notFoundDocument();
-  const credentials = (await registrarForSwitch(env, caller, realm)?.authenticate(username)) ?? null;
+  const credentials = (await registrarForSwitch(env, caller, realm)?.credentials(username)) ?? null;
   if (!credentials || !credentials.enabled) return notFoundDocument();
   return directoryDocument({
     realm: credentials.realm,

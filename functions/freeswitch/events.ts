@@ -89,7 +89,7 @@ export async function applyEvent(env: Env, event: Record<string, unknown>, calle
       const registrar = registrarForSwitch(env, caller, e["from-host"]);
       if (!registrar) throw unknownDevice(`no device ${e["from-user"]} at ${e["from-host"]}`);
       // Believed only when the edge verified this REGISTER's digest through this switch, from `address` (registrar/proof.ts).
-      const result = await registrar.registerReported(e["from-user"], {
+      const result = await registrar.register(e["from-user"], {
         aor: `sip:${e["from-user"]}@${e["from-host"]}`,
         callId: e["call-id"],
         // Events carry no CSeq: the switch's event clock orders them for the same Call-ID.
@@ -98,8 +98,9 @@ export async function applyEvent(env: Env, event: Record<string, unknown>, calle
         ...(received !== undefined && { received }),
         ...(e["user-agent"] && { userAgent: e["user-agent"] }),
         switchId: caller.id,
-      }, address);
-      if (result.status === "unknown_device") throw unknownDevice(`no device ${e["from-user"]} at ${e["from-host"]}`);
+      }, { reportedFrom: address });
+      // A reported registration carries no digest: unknown_device, unproven, rejected or registered.
+      if (result.status === "unknown_device" || result.status === "bad_digest" || result.status === "replayed") throw unknownDevice(`no device ${e["from-user"]} at ${e["from-host"]}`);
       if (result.status === "unproven") {
         const detail = `the edge verified no REGISTER of ${e["from-user"]}@${e["from-host"]} through this switch from ${address ?? "an unnamed address"} in the last ${REGISTER_PROOF_WINDOW_MS / 1000} s`;
         throw new ProblemError(403, detail, [{ field: "event", message: "no verified REGISTER" }]);
@@ -122,7 +123,7 @@ export async function applyEvent(env: Env, event: Record<string, unknown>, calle
       const e = parsed(ExpireEvent, event);
       const contact = contactUri(e.contact);
       const registrar = registrarForSwitch(env, caller, e.host);
-      const outcome = registrar ? await registrar.confirmExpiry(e.user, contact, caller.id) : noDevice(e.user);
+      const outcome = registrar ? await registrar.unregister(e.user, contact, caller.id) : noDevice(e.user);
       if (!outcome.ok) throw unknownDevice(outcome.refusal.detail);
       return { outcome: "expired" };
     }

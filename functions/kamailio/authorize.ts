@@ -75,14 +75,9 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
 
   // A realm outside the switch's scope is answered as an unknown device.
   const registrar = registrarForSwitch(env, caller, realm);
-  const result = !registrar ? ({ status: "unknown_device" } as const) : await registrar.registerWithDigest({
-    username: aor.user,
-    digest: offered.digest,
-    nonce: { expiresAt: offered.nonceExpiresAt, record: "every-use" },
-    source: request.source,
-    switchId: caller.id,
-    ...(caller.draining && { capExpires: drainExpires(env) }),
-    register: {
+  const result = !registrar ? ({ status: "unknown_device" } as const) : await registrar.register(
+    aor.user,
+    {
       aor: `sip:${aor.user}@${realm}`,
       callId: request.callId.trim(),
       cseq,
@@ -91,13 +86,22 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
       ...(path !== undefined && { path }),
       received,
       ...(request.userAgent.trim() !== "" && { userAgent: request.userAgent.trim() }),
+      switchId: caller.id,
     },
-  });
+    {
+      digest: offered.digest,
+      nonce: { expiresAt: offered.nonceExpiresAt, record: "every-use" },
+      source: request.source,
+      ...(caller.draining && { capExpires: drainExpires(env) }),
+    },
+  );
   switch (result.status) {
-    // Unknown user, wrong password, refused source, replay: the same fresh challenge for each.
+    // Unknown user, wrong password, refused source, replay: the same fresh challenge for each
+    // (`unproven` answers only a registration a switch reports, never one with a digest).
     case "unknown_device":
     case "bad_digest":
     case "replayed":
+    case "unproven":
       return challengeFor(env, asked, false, now);
     case "rejected":
       return registrarRefusal(result.error);

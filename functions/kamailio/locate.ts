@@ -8,7 +8,7 @@ import { ipAddressOf, transportAddressOf } from "../../registrar/host";
 import { holdingSwitches, routeToDevice } from "../../registrar/routing";
 import { canonicalSipUri, formatSipUri, parseSipUri, sameHostPort } from "../../registrar/sip-uri";
 import { accountIdForRealm } from "../accounts";
-import { locateNumber } from "../numbers";
+import { destinationIn, locateNumber } from "../numbers";
 import type { Env } from "../env";
 import { fleet, type SwitchIdentity } from "../switches/credentials";
 import { registrarForSwitch, serves } from "../switches/scope";
@@ -42,8 +42,10 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
   const fromFleet = request.trusted === "true" && switches.addresses().some((address) => sameHostPort(address, request.source));
 
   // Accounts outside the switch's scope are looked up nowhere: unknown, as a realm no account has.
-  const locateIn = async (realm: string): Promise<DestinationResult> =>
-    (await registrarForSwitch(env, caller, realm)?.locateDestination(callee.user!)) ?? { kind: "unknown" };
+  const locateIn = async (realm: string): Promise<DestinationResult> => {
+    const registrar = registrarForSwitch(env, caller, realm);
+    return registrar ? destinationIn(registrar, callee.user!) : { kind: "unknown" };
+  };
   let found: DestinationResult | null = null;
   if (request.trusted !== "true") {
     const from = userAndHost(request.from);
@@ -57,7 +59,7 @@ export async function locate(env: Env, request: LocateRequest, caller: SwitchIde
     // A caller's realm outside the switch's scope is answered as an unknown device.
     const registrar = registrarForSwitch(env, caller, from.host);
     const result = registrar
-      ? await registrar.routeCall({
+      ? await registrar.route({
           caller: { username: from.user, digest: offered.digest, nonce: { expiresAt: offered.nonceExpiresAt, record: "every-use" }, method, source: request.source },
           destination: callee.user,
           requested: { realm: callee.host, accountId: accountIdForRealm(env, callee.host, caller.jurisdiction) },

@@ -285,7 +285,7 @@ describe("AccountRegistrar credentials at rest", () => {
     expect(stored).not.toContain("s3cret-1001");
     expect(rows[0]!.ha1_md5).toBe(await computeHa1("MD5", "1001", realm, "s3cret-1001"));
     expect(rows[0]!.ha1_sha256).toBe(await computeHa1("SHA-256", "1001", realm, "s3cret-1001"));
-    const credentials = await stub.authenticate("1001");
+    const credentials = await stub.credentials("1001");
     expect(credentials).toMatchObject({ username: "1001", realm, ha1Md5: rows[0]!.ha1_md5 });
   });
 
@@ -294,8 +294,8 @@ describe("AccountRegistrar credentials at rest", () => {
     const changes = await runInDurableObject(stub, (instance, state) => {
       const total = () => state.storage.sql.exec("SELECT total_changes() AS n").one().n as number;
       const before = total();
-      instance.authenticate("1001");
-      instance.authenticate("nobody");
+      instance.credentials("1001");
+      instance.credentials("nobody");
       return total() - before;
     });
     expect(changes).toBe(0);
@@ -304,7 +304,7 @@ describe("AccountRegistrar credentials at rest", () => {
   it("changing the password replaces both HA1 values", async () => {
     const { stub, realm, deviceId } = await account();
     await stub.updateDevice(deviceId, { password: "n3w-passw0rd" });
-    const credentials = await stub.authenticate("1001");
+    const credentials = await stub.credentials("1001");
     expect(credentials!.ha1Md5).toBe(await computeHa1("MD5", "1001", realm, "n3w-passw0rd"));
     expect(credentials!.ha1Sha256).toBe(await computeHa1("SHA-256", "1001", realm, "n3w-passw0rd"));
   });

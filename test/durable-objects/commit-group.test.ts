@@ -129,14 +129,14 @@ describe("device cache", () => {
 
     await stub.updateDevice(deviceId, { enabled: false });
     expect(await stub.register("1001", register(realm, "1001", { cseq: 2 }))).toEqual({ status: "unknown_device" });
-    expect(await stub.authenticate("1001")).toMatchObject({ enabled: false });
+    expect(await stub.credentials("1001")).toMatchObject({ enabled: false });
 
     await stub.updateDevice(deviceId, { enabled: true, username: "1002", password: "new-secret" });
-    expect(await stub.authenticate("1001")).toBeNull();
-    expect(await stub.authenticate("1002")).toMatchObject({ username: "1002", enabled: true });
+    expect(await stub.credentials("1001")).toBeNull();
+    expect(await stub.credentials("1002")).toMatchObject({ username: "1002", enabled: true });
 
     await stub.deleteDevice(deviceId);
-    expect(await stub.authenticate("1002")).toBeNull();
+    expect(await stub.credentials("1002")).toBeNull();
     expect(await stub.register("1002", register(realm, "1002", { cseq: 3 }))).toEqual({ status: "unknown_device" });
   });
 
@@ -152,7 +152,7 @@ describe("device cache", () => {
       const nonce = `n${++nonces}`;
       const ha1 = await md5(`1001:${realm}:${password}`);
       const response = await md5(`${ha1}:${nonce}:${await md5(`INVITE:${uri}`)}`);
-      return stub.authorizeDevice({
+      return stub.authenticate({
         username: "1001",
         method: "INVITE",
         digest: { username: "1001", realm, nonce, uri, response },

@@ -18,7 +18,7 @@ describe("usage meter", () => {
   it("a credential lookup reads rows and writes none; a new binding writes rows and sets the alarm once", async () => {
     const { stub, realm } = await account();
     const start = await stub.usage();
-    await stub.authenticate("1001");
+    await stub.credentials("1001");
     const afterRead = await stub.usage();
     expect(afterRead.rowsRead).toBeGreaterThan(start.rowsRead);
     expect(afterRead.rowsWritten).toBe(start.rowsWritten);

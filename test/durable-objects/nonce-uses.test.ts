@@ -23,10 +23,10 @@ async function account() {
 const md5 = async (text: string) =>
   [...new Uint8Array(await crypto.subtle.digest("MD5", new TextEncoder().encode(text)))].map((b) => b.toString(16).padStart(2, "0")).join("");
 
-async function inviteDigest(realm: string, nonce: string, nc: string) {
+async function inviteDigest(realm: string, nonce: string, nc: string, method = "INVITE") {
   const ha1 = await computeHa1("MD5", "1001", realm, "s3cret-1001");
-  const uri = `sip:1002@${realm}`;
-  const response = await md5(`${ha1}:${nonce}:${nc}:c0ffee:auth:${await md5(`INVITE:${uri}`)}`);
+  const uri = method === "INVITE" ? `sip:1002@${realm}` : `sip:${realm}`;
+  const response = await md5(`${ha1}:${nonce}:${nc}:c0ffee:auth:${await md5(`${method}:${uri}`)}`);
   return { username: "1001", realm, nonce, uri, response, qop: "auth", nc, cnonce: "c0ffee" };
 }
 
@@ -75,9 +75,9 @@ describe("nonce uses", () => {
         method: "INVITE",
         source: "192.0.2.10:5060",
       }));
-    expect(await stub.routeCall({ caller: await caller("00000001"), destination: null })).toMatchObject({ status: "authorized" });
-    expect(await stub.routeCall({ caller: await caller("00000001"), destination: null })).toEqual({ status: "replayed" });
-    expect(await stub.routeCall({ caller: await caller("00000002"), destination: null })).toMatchObject({ status: "authorized" });
+    expect(await stub.route({ caller: await caller("00000001"), destination: null })).toMatchObject({ status: "authorized" });
+    expect(await stub.route({ caller: await caller("00000001"), destination: null })).toEqual({ status: "replayed" });
+    expect(await stub.route({ caller: await caller("00000002"), destination: null })).toMatchObject({ status: "authorized" });
     const key = await nonceKey(nonce);
     const count = () => runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT count(*) AS n FROM nonce_uses WHERE key = ?", key).one().n);
     expect(await count()).toBe(1);
@@ -97,8 +97,18 @@ describe("nonce uses", () => {
     const { stub, realm } = await account();
     const digest = await inviteDigest(realm, "edge-nonce-2", "00000001");
     const request = { caller: { username: "1001", digest, nonce: { expiresAt: Date.now() + 300_000, record: "every-use" as const }, method: "INVITE", source: "192.0.2.10:5060" }, destination: null };
-    const results = await Promise.all(Array.from({ length: 5 }, () => stub.routeCall(request)));
+    const results = await Promise.all(Array.from({ length: 5 }, () => stub.route(request)));
     expect(results.filter((r) => r.status === "authorized")).toHaveLength(1);
     expect(results.filter((r) => r.status === "replayed")).toHaveLength(4);
+  });
+
+  it("a REGISTER with a digest replayed is answered as a replay, and saves nothing the second time", async () => {
+    const { stub, realm } = await account();
+    const digest = await inviteDigest(realm, "edge-nonce-register", "00000001", "REGISTER");
+    const by = { digest, nonce: { expiresAt: Date.now() + 300_000, record: "every-use" as const }, source: "192.0.2.10:5060" };
+    const request = (cseq: number, contact: string) => ({ aor: `sip:1001@${realm}`, callId: "reg-replay", cseq, contacts: [{ uri: contact }], switchId: "sw_a" });
+    expect(await stub.register("1001", request(1, "sip:1001@192.0.2.10"), by)).toMatchObject({ status: "registered" });
+    expect(await stub.register("1001", request(2, "sip:1001@192.0.2.99"), by)).toEqual({ status: "replayed" });
+    expect((await stub.locate("1001"))!.map((b) => b.contact)).toEqual(["sip:1001@192.0.2.10"]);
   });
 });

@@ -98,7 +98,7 @@ describe("event outbox", () => {
     await runInDurableObject(stub(), (instance) => instance.alarm());
     const devices = (await call("GET", `/accounts/${account.id}/devices`)).body.items;
     for (let i = 0; i < 5; i++) {
-      await stub().authorizeDevice({
+      await stub().authenticate({
         username: "1001",
         method: "REGISTER",
         digest: { username: "1001", realm: account.realm, nonce: "n", uri: "sip:x", response: "0".repeat(32) },

@@ -11,7 +11,7 @@ describe("account placement", () => {
     expect(account).toMatchObject({ regionHint: "weur", jurisdiction: null });
     expect(account.id).toBe(accountIdForRealm(env, account.realm, null));
     await createDevice(account.id, "1001");
-    const credentials = await registrarForRealm(env, account.realm, null).authenticate("1001");
+    const credentials = await registrarForRealm(env, account.realm, null).credentials("1001");
     expect(credentials).toMatchObject({ username: "1001", realm: account.realm });
   });
 
@@ -26,10 +26,10 @@ describe("account placement", () => {
     await createDevice(created.body.id, "2001");
     const read = await call("GET", `/accounts/${created.body.id}`);
     expect(read.status).toBe(200);
-    expect(await registrarForId(env, created.body.id)!.authenticate("2001")).toMatchObject({ realm });
-    expect(await registrarForRealm(env, realm, "eu").authenticate("2001")).toMatchObject({ realm });
+    expect(await registrarForId(env, created.body.id)!.credentials("2001")).toMatchObject({ realm });
+    expect(await registrarForRealm(env, realm, "eu").credentials("2001")).toMatchObject({ realm });
     // A switch outside the EU fleet addresses a different (empty) object: it never sees EU data.
-    expect(await registrarForRealm(env, realm, null).authenticate("2001")).toBeNull();
+    expect(await registrarForRealm(env, realm, null).credentials("2001")).toBeNull();
   });
 
   it("a realm is one account, whatever the jurisdiction", async () => {

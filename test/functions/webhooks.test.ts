@@ -96,7 +96,7 @@ describe("webhook deliveries", () => {
       for (let i = 0; i < 5_000 && inFlight.length === 0; i++) await scheduler.wait(1);
       expect(inFlight).toEqual(["https://slow.example.net/hook"]);
       // The delivery is open: the object still answers switches, and registers.
-      expect(await stub.authenticate("1001")).toMatchObject({ username: "1001" });
+      expect(await stub.credentials("1001")).toMatchObject({ username: "1001" });
       expect(await stub.locate("1001")).toHaveLength(1);
       const second = await stub.register("1001", { aor: `sip:1001@${account.realm}`, callId: "c2", cseq: 1, contacts: [{ uri: "sip:1001@192.0.2.2" }], expires: 300 });
       expect(second.status).toBe("registered");
