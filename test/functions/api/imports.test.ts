@@ -32,7 +32,7 @@ async function imported(accountId: string, body: string, query: string, auth = O
 }
 
 async function credentials(accountId: string, username: string) {
-  return registrarForId(env, accountId)!.authenticate(username);
+  return registrarForId(env, accountId)!.credentials(username);
 }
 
 const devicesOf = async (accountId: string) =>
@@ -223,14 +223,14 @@ describe("isolation and jobs", () => {
     const accepted = expectJson(await upload(account.id, ["username,password", ...rows].join("\n"), ""), 202);
     const stub = registrarForId(env, account.id)!;
     // A callback, then the job: the object answered the callback with the import part-way done.
-    const during = await stub.authenticate("8000");
+    const during = await stub.credentials("8000");
     const job = expectJson(await call("GET", `/accounts/${account.id}/imports/${accepted.id}`), 200);
     expect(during?.username).toBe("8000");
     expect(job.state).toBe("running");
     expect(job.done).toBeLessThan(5_000);
     const done = await finished(account.id, accepted.id);
     expect(done).toMatchObject({ state: "done", created: 5_000 });
-    expect((await stub.authenticate("14999"))?.ha1Md5).toBe(await md5(`14999:${account.realm}:pass-word-4999`));
+    expect((await stub.credentials("14999"))?.ha1Md5).toBe(await md5(`14999:${account.realm}:pass-word-4999`));
   });
 
   it("one import at a time per account: a second file while one runs is a conflict", async () => {
