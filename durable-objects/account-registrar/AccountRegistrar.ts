@@ -217,9 +217,9 @@ export class AccountRegistrar extends DurableObject {
     if (use && !(await this.auth.claim(use))) return { status: "replayed" };
     const policy = policyOf(acct);
     const forceExpires = forcedInterval(policy, Math.random(), request.capExpires);
-    // This switch may now report this device's registration from this address (registrar/proof.ts).
-    if (request.method === "REGISTER" && request.address !== undefined) {
-      this.auth.noteProof({ deviceId: device.id, switchId: request.switchId, address: request.address }, now);
+    // This switch may now report this registration (this Call-ID) from this address (registrar/proof.ts).
+    if (request.method === "REGISTER" && request.address !== undefined && request.callId !== undefined) {
+      this.auth.noteProof({ deviceId: device.id, switchId: request.switchId, address: request.address, callId: request.callId }, now);
     }
     const refreshed = request.refresh ? await this.bindings.refresh(device, request.refresh, request.switchId, forceExpires, policy, now) : false;
     return { status: "authorized", credentials: credentialsOf(acct, device), forceExpires, refreshed };
@@ -244,7 +244,7 @@ export class AccountRegistrar extends DurableObject {
     if (!this.account.row() || !device || !device.enabled) return { status: "unknown_device" };
     const now = Date.now();
     const switchId = request.switchId ?? null;
-    if (address !== null && switchId !== null && this.auth.vouches({ deviceId: device.id, switchId, address }, now)) {
+    if (address !== null && switchId !== null && this.auth.vouches({ deviceId: device.id, switchId, address, callId: request.callId }, now)) {
       return this.save(username, request, null);
     }
     const contact = request.contacts === "*" ? null : (request.contacts[0]?.uri ?? null);

@@ -121,6 +121,8 @@ export interface AuthenticateRequest {
   capExpires?: number;
   /** The device's IP address (canonical): a verified REGISTER from it vouches for the switch's event (registrar/proof.ts). */
   address?: string;
+  /** The REGISTER's Call-ID: the proof vouches for an event with this Call-ID only. */
+  callId?: string;
 }
 
 export type AuthorizationResult = { status: "authorized"; credentials: DeviceCredentials; forceExpires: number; refreshed: boolean } | DigestFailure;

@@ -88,6 +88,7 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
     nonce: { expiresAt: Date.now() + FREESWITCH_NONCE_MEMORY_MS, record: "without-qop" },
     source: ip ? (port ? `${ip}:${port}` : ip) : "unknown",
     ...(address !== null && { address }),
+    ...(callId && { callId }),
     switchId: caller.id,
     ...(caller.draining && { capExpires: drainExpires(env) }),
     ...(method === "REGISTER" &&

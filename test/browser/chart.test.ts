@@ -90,6 +90,7 @@ describe("the account's live chart", () => {
         username: "1001",
         password: `wrong-${i}`,
         ip: "203.0.113.9",
+        callId: `chart-wrong-${i}`,
       }).then(
         () => "accepted",
         () => "refused",

@@ -267,7 +267,7 @@ describe("the web console", () => {
     // Five wrong passwords for 1001 from one address (the account's threshold), then the right one.
     const device = edge.demo.devices.find((d) => d.username === "1001")!;
     const attempt = (password: string) =>
-      verifiedRegister(edge.base, edge.demo.switch.credential, { realm: edge.demo.account.realm, username: "1001", password, ip: "198.51.100.7" }).then(
+      verifiedRegister(edge.base, edge.demo.switch.credential, { realm: edge.demo.account.realm, username: "1001", password, ip: "198.51.100.7", callId: "console-lockout" }).then(
         () => "accepted",
         () => "refused",
       );

@@ -145,6 +145,7 @@ export async function postSwitchEvent(
       username: device.username,
       password: device.password,
       ip: event["network-ip"]!,
+      callId: event["call-id"]!,
     });
   }
   const response = await fetch(`${edge.base}/freeswitch/v1/events`, {

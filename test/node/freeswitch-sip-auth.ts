@@ -8,9 +8,9 @@ const md5 = (text: string) => createHash("md5").update(text).digest("hex");
 export async function verifiedRegister(
   base: string,
   credential: string,
-  device: { realm: string; username: string; password: string; ip: string },
+  device: { realm: string; username: string; password: string; ip: string; callId: string },
 ): Promise<void> {
-  const { realm, username, password, ip } = device;
+  const { realm, username, password, ip, callId } = device;
   const nonce = randomUUID();
   const uri = `sip:${realm}`;
   const cnonce = "0a4f113b";
@@ -30,6 +30,7 @@ export async function verifiedRegister(
     sip_auth_cnonce: cnonce,
     sip_auth_response: response,
     sip_request_host: realm,
+    sip_call_id: callId,
     ip,
   });
   const reply = await fetch(`${base}/freeswitch/v1/xml`, {

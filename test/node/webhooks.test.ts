@@ -75,7 +75,7 @@ async function switchEvent(subclass: "sofia::register" | "sofia::unregister", po
   if (subclass === "sofia::register") {
     // The switch has the edge verify the REGISTER's digest first, as FreeSWITCH does for every REGISTER.
     const device = demo.devices.find((d) => d.username === "1000")!;
-    await verifiedRegister(base, demo.switch.credential, { realm: demo.account.realm, username: "1000", password: device.password, ip: "192.0.2.10" });
+    await verifiedRegister(base, demo.switch.credential, { realm: demo.account.realm, username: "1000", password: device.password, ip: "192.0.2.10", callId: `hook-test-${port}` });
   }
   const response = await fetch(`${base}/freeswitch/v1/events`, {
     method: "POST",

@@ -23,14 +23,18 @@ describe("vouches", () => {
 });
 
 describe("proofKey", () => {
-  it("tells apart every device, switch and address", () => {
-    const base = { deviceId: "dev_1", switchId: "sw_1", address: "192.0.2.1" };
+  it("tells apart every device, switch, address and Call-ID", () => {
+    const base = { deviceId: "dev_1", switchId: "sw_1", address: "192.0.2.1", callId: "a84b4c76e66710@pc33.example.com" };
     const keys = new Set([
       proofKey(base),
       proofKey({ ...base, deviceId: "dev_2" }),
       proofKey({ ...base, switchId: "sw_2" }),
       proofKey({ ...base, address: "192.0.2.2" }),
+      proofKey({ ...base, callId: "a84b4c76e66711@pc33.example.com" }),
+      // A Call-ID with spaces in it cannot pass for another address.
+      proofKey({ ...base, address: "192.0.2.1 x", callId: "y" }),
+      proofKey({ ...base, callId: "x y" }),
     ]);
-    expect(keys.size).toBe(4);
+    expect(keys.size).toBe(7);
   });
 });

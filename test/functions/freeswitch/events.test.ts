@@ -120,7 +120,7 @@ describe("registration events", () => {
   });
 
   it("a refresh event the hook did not skip is harmless: the binding is refreshed", async () => {
-    await verified(switchA, "127.0.0.4");
+    await verifiedRegister(switchA, { realm: "127.0.0.4", username: "1000", password: "s3cret-1000", callId: refreshEvent["call-id"] });
     expect((await postEvent(refreshEvent, switchA)).status).toBe(200);
     expect((await postEvent({ ...refreshEvent, "Event-Date-Timestamp": String(Number(refreshEvent["Event-Date-Timestamp"]) + 1) }, switchA)).status).toBe(200);
     expect(await registrations(account4)).toHaveLength(1);
@@ -187,6 +187,23 @@ describe("proof of registration", () => {
     expect(await registrations(account6)).toEqual([]);
     // The REGISTER through B vouches for B's report.
     expect((await postEvent(registerEvent, switchB)).status).toBe(200);
+  });
+
+  it("a REGISTER verified with one Call-ID vouches for no report of another Call-ID", async () => {
+    // The proof of one registration (its sip_auth) cannot vouch for a report of another.
+    await verifiedRegister(switchA, { realm: "127.0.0.6", username: "1000", password: "s3cret-1000", callId: "another-registration@127.0.0.1" });
+    expect(registerEvent["call-id"]).not.toBe("another-registration@127.0.0.1");
+    const other = await postEvent(registerEvent, switchA);
+    expect(other.status).toBe(403);
+    expect(await registrations(account6)).toEqual([]);
+    // The report of that registration itself is believed.
+    expect((await postEvent({ ...registerEvent, "call-id": "another-registration@127.0.0.1" }, switchA)).status).toBe(200);
+  });
+
+  it("a sip_auth without a Call-ID vouches for nothing", async () => {
+    // The device is answered (FreeSWITCH may still register it), but no proof is noted.
+    await verifiedRegister(switchA, { realm: "127.0.0.6", username: "1000", password: "s3cret-1000", callId: "" });
+    expect((await postEvent(registerEvent, switchA)).status).toBe(403);
   });
 
   it("a verified INVITE vouches for no registration", async () => {

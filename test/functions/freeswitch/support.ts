@@ -113,14 +113,17 @@ const md5Hex = async (text: string) =>
 /**
  * The directory `sip_auth` a switch sends for a device's REGISTER (the captured body, with this
  * device's digest over a fresh nonce, from `ip`), answered with the device: the edge has now seen
- * the digest, so this switch may report the registration with a `sofia::register` event.
+ * the digest, so this switch may report the registration with a `sofia::register` event carrying
+ * the same Call-ID (by default the captured event's, event-sofia_register.json).
  */
+export const EVENT_CALL_ID = "1-14106@127.0.0.1";
+
 export async function verifiedRegister(
   sw: TestSwitch,
-  device: { realm: string; username: string; password: string; ip?: string },
+  device: { realm: string; username: string; password: string; ip?: string; callId?: string },
   method = "REGISTER",
 ): Promise<void> {
-  const { realm, username, password, ip = "127.0.0.1" } = device;
+  const { realm, username, password, ip = "127.0.0.1", callId = EVENT_CALL_ID } = device;
   const nonce = crypto.randomUUID();
   const uri = `sip:${realm}:5060`;
   const ha1 = await computeHa1("MD5", username, realm, password);
@@ -135,7 +138,7 @@ export async function verifiedRegister(
     sip_request_host: realm,
     sip_auth_response: response,
     sip_auth_method: method,
-    sip_call_id: `verified-${nonce}`,
+    sip_call_id: callId,
     ip,
   };
   const body = Object.entries(fields).reduce((text, [name, value]) => withField(text, name, value), sipAuthBody);
