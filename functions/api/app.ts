@@ -10,6 +10,7 @@ import type { ApiEnv } from "./common";
 import { registerDeviceRoutes } from "./devices";
 import { registerEventRoutes } from "./events";
 import { registerFleetRoutes } from "./fleet";
+import { registerExportRoutes } from "./exports";
 import { MAX_IMPORT_BYTES, isImportUpload, registerImportRoutes } from "./imports";
 import { registerMeRoute } from "./me";
 import { registerMetricsRoute } from "./metrics";
@@ -72,6 +73,7 @@ export function createApi() {
   registerDeviceRoutes(api);
   registerNumberRoutes(api);
   registerImportRoutes(api);
+  registerExportRoutes(api);
   registerRegistrationRoutes(api);
   registerApiKeyRoutes(api);
   registerSwitchRoutes(api);

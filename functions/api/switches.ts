@@ -15,7 +15,7 @@ import { Deleted, Pagination, Switch, SwitchCreate, SwitchParams, SwitchUpdate, 
 
 const tags = ["Switches"];
 
-const switchView = (row: SwitchRow, lostAfter: number) => ({
+export const switchView = (row: SwitchRow, lostAfter: number) => ({
   id: row.id,
   name: row.name,
   address: row.address,

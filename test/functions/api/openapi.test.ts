@@ -30,6 +30,9 @@ const SERVED = [
   "POST /accounts/{accountId}/imports",
   "GET /accounts/{accountId}/imports",
   "GET /accounts/{accountId}/imports/{importId}",
+  "GET /accounts/{accountId}/exports/devices",
+  "GET /accounts/{accountId}/exports/numbers",
+  "GET /exports/switches",
   "GET /accounts/{accountId}/registrations",
   "DELETE /accounts/{accountId}/registrations/{registrationId}",
   "POST /accounts/{accountId}/api-keys",
@@ -147,7 +150,9 @@ describe("GET /api/v1/openapi.json", () => {
       const successes = Object.entries(op.responses).filter(([status]) => Number(status) < 300);
       expect(successes.length, name).toBe(1);
       // The one exception: Prometheus reads its text format.
-      expect(Object.keys(successes[0]![1].content ?? {}), name).toEqual([name === "GET /metrics" ? "text/plain" : JSON_TYPE]);
+      // The exceptions: Prometheus reads its text format; exports come as JSON or CSV.
+      const expected = name === "GET /metrics" ? ["text/plain"] : name.includes("/exports/") ? [JSON_TYPE, "text/csv"] : [JSON_TYPE];
+      expect(Object.keys(successes[0]![1].content ?? {}), name).toEqual(expected);
     }
   });
 
