@@ -221,7 +221,7 @@ export class AccountRegistrar extends DurableObject {
     if (request.method === "REGISTER" && request.address !== undefined && request.callId !== undefined) {
       this.auth.noteProof({ deviceId: device.id, switchId: request.switchId, address: request.address, callId: request.callId }, now);
     }
-    const refreshed = request.refresh ? await this.bindings.refresh(device, request.refresh, request.switchId, forceExpires, policy, now) : false;
+    const refreshed = request.refresh ? await this.bindings.refresh(device, request.refresh, request.switchId, forceExpires, policy, now, request.refresh.stamp) : false;
     return { status: "authorized", credentials: credentialsOf(acct, device), forceExpires, refreshed };
   }
 
@@ -269,10 +269,10 @@ export class AccountRegistrar extends DurableObject {
    * the binding says it expired (FreeSWITCH `sofia::expire`): removed only if that switch still
    * holds it (one re-registered through another switch since then stays), as an expiry.
    */
-  async unregister(username: string, contact: string | "*", expiredOn?: string): Promise<Outcome<{ removed: number }>> {
+  async unregister(username: string, contact: string | "*", expiredOn?: string, reportedAt?: number): Promise<Outcome<{ removed: number }>> {
     const device = this.devices.byUsername(username);
     if (!device) return noDevice(username);
-    return ok(expiredOn === undefined || contact === "*" ? await this.bindings.unregister(device, contact) : await this.bindings.confirmExpiry(device, contact, expiredOn));
+    return ok(expiredOn === undefined || contact === "*" ? await this.bindings.unregister(device, contact, reportedAt) : await this.bindings.confirmExpiry(device, contact, expiredOn, reportedAt));
   }
 
   /**

@@ -35,7 +35,7 @@ export class BindingStatements {
   private readonly byDevice = `${SELECT} WHERE ${column("deviceId")} = ?`;
   private readonly liveByDevice = `${SELECT} WHERE ${column("deviceId")} = ? AND ${column("expiresAt")} > ?`;
   private readonly candidates = `SELECT ${(["id", "contact", "callId", "expiresAt"] as const).map((key) => `${column(key)} AS "${key}"`).join(", ")} FROM "bindings" WHERE ${column("deviceId")} = ?`;
-  private readonly refreshOne = `UPDATE "bindings" SET ${column("expiresAt")} = ?, ${column("switchId")} = ?, ${column("updatedAt")} = ? WHERE ${column("id")} = ?`;
+  private readonly refreshOne = `UPDATE "bindings" SET ${column("expiresAt")} = ?, ${column("switchId")} = ?, ${column("updatedAt")} = ?, ${column("cseq")} = MAX(${column("cseq")}, ?) WHERE ${column("id")} = ?`;
   private readonly updateOne = `UPDATE "bindings" SET ${FIELDS.map((key) => `${column(key)} = ?`).join(", ")}, ${column("updatedAt")} = ? WHERE ${column("id")} = ? AND ${column("deviceId")} = ?`;
   /**
    * The same update for a binding whose contact stays: SQLite rewrites an index entry whenever a
@@ -62,8 +62,9 @@ export class BindingStatements {
     return this.sql.exec<RefreshCandidate>(this.candidates, deviceId).toArray();
   }
 
-  refresh(id: number, expiresAt: number, switchId: string, now: number): void {
-    this.sql.exec(this.refreshOne, expiresAt, switchId, now, id).toArray();
+  /** `stamp`: the switch's time of the REGISTER (µs, FreeSWITCH's Event-Date-Timestamp), kept when newer than the row's. */
+  refresh(id: number, expiresAt: number, switchId: string, now: number, stamp = 0): void {
+    this.sql.exec(this.refreshOne, expiresAt, switchId, now, stamp, id).toArray();
   }
 
   /** Replace a binding's fields; `previousContact` is the contact it had. */

@@ -101,15 +101,16 @@ export class Bindings {
   /**
    * A REGISTER a switch authenticates that refreshes a live binding (registrar/refresh.ts): extended
    * here and now, held by the switch that asked; one row updated. False when none matches, or when
-   * the write failed (the switch then reports the registration instead).
+   * the write failed (the switch then reports the registration instead). `stamp`: the switch's time
+   * of the REGISTER (µs), kept on the binding so an older event does not undo it (unregister below).
    */
-  async refresh(device: DeviceRow, asked: RefreshAsked, switchId: string, seconds: number, policy: RegistrationPolicy, now: number): Promise<boolean> {
+  async refresh(device: DeviceRow, asked: RefreshAsked, switchId: string, seconds: number, policy: RegistrationPolicy, now: number, stamp?: number): Promise<boolean> {
     let outcome: { refreshed: boolean; published: RegistrarEvent[] };
     try {
       outcome = await this.group.run(() => {
         const plan = planRefresh(this.statements.refreshCandidates(device.id), asked, seconds, policy, now);
         if (!plan) return { refreshed: false, published: [] };
-        this.statements.refresh(plan.id, plan.expiresAt, switchId, now);
+        this.statements.refresh(plan.id, plan.expiresAt, switchId, now, stamp);
         const event: NewEvent = { type: "binding.refreshed", deviceId: device.id, username: device.username, contact: plan.contact, switchId };
         return { refreshed: true, published: this.stream.record([event], now) };
       });
@@ -121,9 +122,18 @@ export class Bindings {
     return outcome.refreshed;
   }
 
-  /** Remove one contact of a device, or all of them with "*". */
-  async unregister(device: DeviceRow, contact: string | "*"): Promise<{ removed: number }> {
-    const where = contact === "*" ? eq(bindings.deviceId, device.id) : and(eq(bindings.deviceId, device.id), eq(bindings.contact, contact));
+  /**
+   * Remove one contact of a device, or all of them with "*". `reportedAt`: when the switch saw the
+   * unregister, on its clock (functions/freeswitch/events.ts), compared with the stamp a FreeSWITCH
+   * binding keeps in `cseq`: a binding registered or refreshed after that stays, so a late or
+   * replayed event never undoes a newer registration.
+   */
+  async unregister(device: DeviceRow, contact: string | "*", reportedAt?: number): Promise<{ removed: number }> {
+    const where = and(
+      eq(bindings.deviceId, device.id),
+      contact === "*" ? undefined : eq(bindings.contact, contact),
+      reportedAt === undefined ? undefined : lte(bindings.cseq, reportedAt),
+    );
     const now = Date.now();
     const published = await this.group.run(() => {
       const removed = this.db.delete(bindings).where(where).returning({ contact: bindings.contact, switchId: bindings.switchId }).all();
@@ -134,11 +144,18 @@ export class Bindings {
   }
 
   /** The switch that holds a binding says it expired: removed if that switch still holds it. */
-  async confirmExpiry(device: DeviceRow, contact: string, switchId: string): Promise<{ removed: number }> {
+  async confirmExpiry(device: DeviceRow, contact: string, switchId: string, reportedAt?: number): Promise<{ removed: number }> {
     const published = await this.group.run(() => {
       const removed = this.db
         .delete(bindings)
-        .where(and(eq(bindings.deviceId, device.id), eq(bindings.contact, contact), eq(bindings.switchId, switchId)))
+        .where(
+          and(
+            eq(bindings.deviceId, device.id),
+            eq(bindings.contact, contact),
+            eq(bindings.switchId, switchId),
+            reportedAt === undefined ? undefined : lte(bindings.cseq, reportedAt),
+          ),
+        )
         .returning({ contact: bindings.contact })
         .all();
       return this.stream.record(

@@ -116,7 +116,7 @@ export interface AuthenticateRequest {
   source: string;
   switchId: string;
   /** For a REGISTER: the binding it refreshes when the Call-ID and contact match one. */
-  refresh?: { callId: string; contactUser: string; contactHost: string };
+  refresh?: { callId: string; contactUser: string; contactHost: string; stamp?: number };
   /** Force at most this interval (s; the asking switch is draining). Never below the account's minimum. */
   capExpires?: number;
   /** The device's IP address (canonical): a verified REGISTER from it vouches for the switch's event (registrar/proof.ts). */

@@ -77,6 +77,9 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
   const callId = field(form, "sip_call_id");
   const contactUser = field(form, "sip_contact_user");
   const contactHost = field(form, "sip_contact_host");
+  // The switch's time of this REGISTER (µs): a refreshed binding keeps it, so an older event that
+  // arrives late (a replay after an outage) does not remove it (functions/freeswitch/events.ts).
+  const stamp = Number(field(form, "Event-Date-Timestamp") ?? "");
   // Outside the switch's scope: the same "not found" as a realm no account has.
   const registrar = registrarForSwitch(env, caller, realm);
   if (!registrar) return notFoundDocument();
@@ -94,7 +97,7 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
     ...(method === "REGISTER" &&
       callId &&
       contactUser &&
-      contactHost && { refresh: { callId, contactUser, contactHost } }),
+      contactHost && { refresh: { callId, contactUser, contactHost, ...(Number.isSafeInteger(stamp) && stamp > 0 && { stamp }) } }),
   });
   if (result.status !== "authorized") return notFoundDocument();
 

@@ -29,9 +29,18 @@ const RegisterEvent = z.object({
   "user-agent": text.max(512).optional(),
 });
 
-const UnregisterEvent = z.object({ "from-user": text, "from-host": text, contact: text });
+// Order. The hook delivers a switch's events in the order they fired, and replays the ones it could
+// not deliver (an edge outage) in that order too; but a replayed event may still arrive after the
+// device registered again through a refresh the edge answered itself, or through another switch.
+// So every FreeSWITCH binding keeps the switch's time of the last REGISTER that wrote it in `cseq`
+// (the register event's Event-Date-Timestamp, or the directory request's on a refresh), and an
+// unregister or expire removes a binding only when it fired at or after that time: a stale one is
+// answered as applied and removes nothing. A register event older than the binding's stamp under
+// the same Call-ID is a stale CSeq (422), and one replayed later than the proof window is unproven
+// (403, registrar/proof.ts); the hook drops both, since the device's own next REGISTER restores it.
+const UnregisterEvent = z.object({ "Event-Date-Timestamp": microseconds.optional(), "from-user": text, "from-host": text, contact: text });
 
-const ExpireEvent = z.object({ user: text, host: text, contact: text });
+const ExpireEvent = z.object({ "Event-Date-Timestamp": microseconds.optional(), user: text, host: text, contact: text });
 
 export type EventOutcome = { outcome: "registered" | "unregistered" | "expired" | "ignored"; detail?: string };
 
@@ -115,7 +124,7 @@ export async function applyEvent(env: Env, event: Record<string, unknown>, calle
       const e = parsed(UnregisterEvent, event);
       const contact = contactUri(e.contact);
       const registrar = registrarForSwitch(env, caller, e["from-host"]);
-      const outcome = registrar ? await registrar.unregister(e["from-user"], contact) : noDevice(e["from-user"]);
+      const outcome = registrar ? await registrar.unregister(e["from-user"], contact, undefined, e["Event-Date-Timestamp"]) : noDevice(e["from-user"]);
       if (!outcome.ok) throw unknownDevice(outcome.refusal.detail);
       return { outcome: "unregistered" };
     }
@@ -123,7 +132,7 @@ export async function applyEvent(env: Env, event: Record<string, unknown>, calle
       const e = parsed(ExpireEvent, event);
       const contact = contactUri(e.contact);
       const registrar = registrarForSwitch(env, caller, e.host);
-      const outcome = registrar ? await registrar.unregister(e.user, contact, caller.id) : noDevice(e.user);
+      const outcome = registrar ? await registrar.unregister(e.user, contact, caller.id, e["Event-Date-Timestamp"]) : noDevice(e.user);
       if (!outcome.ok) throw unknownDevice(outcome.refusal.detail);
       return { outcome: "expired" };
     }

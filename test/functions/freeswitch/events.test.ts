@@ -9,7 +9,7 @@ import unregisterWithVariable from "../../fixtures/freeswitch/event-sofia_unregi
 import { registrarForId } from "../../../functions/accounts";
 import { freezeClock } from "../../clock";
 import { call } from "../../helpers";
-import { addDevice, createSwitch, freshAccount, postEvent, verifiedRegister, type TestSwitch } from "./support";
+import { addDevice, createSwitch, directoryUser, freshAccount, postEvent, verifiedRegister, type TestSwitch } from "./support";
 
 let switchA: TestSwitch;
 let switchB: TestSwitch;
@@ -129,6 +129,66 @@ describe("registration events", () => {
   it("heartbeats and other events are accepted and change nothing", async () => {
     const reply = await postEvent({ "Event-Name": "HEARTBEAT", "Up-Time": "0 years, 0 days" }, switchA);
     expect(reply).toMatchObject({ status: 200, body: { outcome: "ignored" } });
+  });
+});
+
+describe("events out of order (a replay after an outage)", () => {
+  const at = (event: { "Event-Date-Timestamp": string }, deltaMicroseconds: number) => String(Number(event["Event-Date-Timestamp"]) + deltaMicroseconds);
+  /** The captured unregister, aimed at the captured register's binding, fired at `timestamp`. */
+  const unregisterAt = (timestamp: string) => ({ ...unregisterEvent, "call-id": registerEvent["call-id"], "Event-Date-Timestamp": timestamp });
+
+  it("an unregister that fired before the binding's last register removes nothing; one that fired after removes it", async () => {
+    await verified(switchA);
+    expect((await postEvent(registerEvent, switchA)).status).toBe(200);
+    const stale = await postEvent(unregisterAt(at(registerEvent, -1)), switchA);
+    expect(stale).toMatchObject({ status: 200, body: { outcome: "unregistered" } });
+    expect(await registrations(account6)).toHaveLength(1);
+    expect((await postEvent(unregisterAt(at(registerEvent, 0)), switchA)).status).toBe(200);
+    expect(await registrations(account6)).toEqual([]);
+  });
+
+  it("a refresh answered at the directory stamps the binding with the switch's time: an unregister from before it removes nothing", async () => {
+    await verified(switchA);
+    expect((await postEvent(registerEvent, switchA)).status).toBe(200);
+    // The phone unregistered at +1 s (the event was lost to the outage), then registered again at
+    // +3 s under the same Call-ID and contact: the edge refreshed the binding it still had.
+    const answer = await verifiedRegister(switchA, { realm: "127.0.0.6", username: "1000", password: "s3cret-1000" }, "REGISTER", {
+      sip_call_id: registerEvent["call-id"],
+      sip_contact_user: "1000",
+      sip_contact_host: "127.0.0.1",
+      "Event-Date-Timestamp": at(registerEvent, 3_000_000),
+    });
+    expect(directoryUser(answer).variables.edge_binding).toBe("refreshed");
+    expect((await postEvent(unregisterAt(at(registerEvent, 1_000_000)), switchA)).status).toBe(200);
+    expect(await registrations(account6)).toHaveLength(1);
+    // An unregister from after the refresh still removes it.
+    expect((await postEvent(unregisterAt(at(registerEvent, 4_000_000)), switchA)).status).toBe(200);
+    expect(await registrations(account6)).toEqual([]);
+  });
+
+  it("a register replayed after the device registered again under the same Call-ID is a stale CSeq (422) and changes nothing", async () => {
+    const newer = { ...registerEvent, "Event-Date-Timestamp": at(registerEvent, 2_000_000), "user-agent": "newer" };
+    await verified(switchA);
+    expect((await postEvent(newer, switchA)).status).toBe(200);
+    expect((await postEvent(registerEvent, switchA)).status).toBe(422);
+    expect((await registrations(account6))[0].userAgent).toBe("newer");
+  });
+
+  it("an expire that fired before the binding's last register removes nothing", async () => {
+    const stub = registrarForId(env, account4)!;
+    const stamp = Number(expireEvent["Event-Date-Timestamp"]) + 10_000_000;
+    await stub.register("1000", {
+      aor: "sip:1000@127.0.0.4",
+      callId: expireEvent["call-id"],
+      cseq: stamp,
+      contacts: [{ uri: "sip:1000@127.0.0.1:5070" }],
+      expires: 300,
+      switchId: switchA.id,
+    });
+    expect((await postEvent(expireEvent, switchA)).status).toBe(200);
+    expect(await registrations(account4)).toHaveLength(1);
+    expect((await postEvent({ ...expireEvent, "Event-Date-Timestamp": String(stamp + 1) }, switchA)).status).toBe(200);
+    expect(await registrations(account4)).toEqual([]);
   });
 });
 

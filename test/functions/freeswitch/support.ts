@@ -122,7 +122,9 @@ export async function verifiedRegister(
   sw: TestSwitch,
   device: { realm: string; username: string; password: string; ip?: string; callId?: string },
   method = "REGISTER",
-): Promise<void> {
+  /** Fields to set besides the digest's (a refresh's contact, the switch's timestamp). */
+  extra: Record<string, string> = {},
+): Promise<string> {
   const { realm, username, password, ip = "127.0.0.1", callId = EVENT_CALL_ID } = device;
   const nonce = crypto.randomUUID();
   const uri = `sip:${realm}:5060`;
@@ -140,8 +142,10 @@ export async function verifiedRegister(
     sip_auth_method: method,
     sip_call_id: callId,
     ip,
+    ...extra,
   };
   const body = Object.entries(fields).reduce((text, [name, value]) => withField(text, name, value), sipAuthBody);
   const reply = await postXml(body, sw.basic);
   if (isNotFound(reply.text)) throw new Error(`the edge did not verify ${username}@${realm}'s REGISTER through ${sw.id}`);
+  return reply.text;
 }
