@@ -24,15 +24,17 @@
 // 127.0.0.2/.3); everything else on free ports. Bounded: every child process is stopped at the end
 // (and on SIGINT/SIGTERM, and by a global deadline).
 //
+// Free ports, child processes, Kamailio (started, probed with OPTIONS, stopped) and the edge as
+// `npm start` runs it come from the end-to-end suite's harness (test/e2e/harness/, TypeScript that
+// Node 22 runs as it is); what is here is the benchmark's own.
+//
 // Options: --rates 250,500,... (registrations/s), --call-rates 100,250,... (calls/s), --step S (8),
 // --devices N (1000), --systems edge,local,pgsql, --children N (Kamailio workers, 8), --edge
 // miniflare|wrangler, --quick (smoke test: 3 s steps, 2 rates, 200 devices), --keep (keep the work
 // directory with every log), --no-write (no results file).
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { createSocket } from "node:dgram";
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,6 +51,11 @@ if (Number(process.versions.node.split(".")[0]) < 22) {
   const r = spawnSync(node22, [fileURLToPath(import.meta.url), ...argv], { stdio: "inherit" });
   process.exit(r.status ?? 1);
 }
+
+const { freeTcpPort, freeUdpPorts, sleep, udpPortFree } = await import("../../test/e2e/harness/ports.ts");
+const { spawnLogged: spawnInGroup, stopGroup } = await import("../../test/e2e/harness/processes.ts");
+const { KAMAILIO_CFG, startKamailioProcess } = await import("../../test/e2e/harness/kamailio.ts");
+const { apiClient, startEdge } = await import("../../test/e2e/harness/edge.ts");
 
 const flag = (name) => argv.includes(`--${name}`);
 const option = (name, fallback) => {
@@ -73,12 +80,10 @@ const IP = { sipp: "127.0.0.11", sw: "127.0.0.12", peer: "127.0.0.13" };
 const SIP_PORT = 5060;
 const REALM = "sip-bench.test";
 const FIRST_USER = 10000; // 10000 is the called phone (UAS); 10001… register and call
-const KAMAILIO_CFG = join(root, "switches", "kamailio", "kamailio.cfg");
 const CLASSIC_CFG = join(here, "classic.cfg");
 const SCENARIO = { register: join(here, "register.xml"), call: join(here, "call.xml"), uas: join(here, "uas.xml") };
 
 const log = (line = "") => console.log(line);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const md5 = (s) => createHash("md5").update(s).digest("hex");
 const t0 = performance.now();
 const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
@@ -90,38 +95,15 @@ chmodSync(work, 0o755);
 const started = new Set(); // { name, child, exited }
 const cleanups = []; // async functions, run last-in first-out
 
+/** A child process in its own group, its output in `<name>.log`; stopped by `cleanup` if still running. */
 function spawnLogged(name, command, args, { env, cwd } = {}) {
-  const logFile = join(work, `${name}.log`);
-  const fd = openSync(logFile, "a");
-  const child = spawn(command, args, { cwd, env: env ?? process.env, detached: true, stdio: ["ignore", fd, fd] });
-  closeSync(fd);
-  let code = null;
-  const exited = new Promise((resolve) => {
-    child.once("exit", (c) => resolve((code = c ?? -1)));
-    child.once("error", () => resolve((code = -1)));
-  });
-  const proc = { name, child, exited, log: logFile, alive: () => code === null, output: () => readFileSync(logFile, "utf8") };
+  const proc = { name, ...spawnInGroup(command, args, { log: join(work, `${name}.log`), env, cwd }) };
   started.add(proc);
-  exited.then(() => started.delete(proc));
+  proc.exited.then(() => started.delete(proc));
   return proc;
 }
 
-function signalGroup(pid, signal) {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-async function stopProc(proc, graceMs = 5_000) {
-  if (!proc.alive() || proc.child.pid === undefined) return;
-  signalGroup(proc.child.pid, "SIGTERM");
-  if (!(await Promise.race([proc.exited.then(() => true), sleep(graceMs).then(() => false)]))) {
-    signalGroup(proc.child.pid, "SIGKILL");
-    await Promise.race([proc.exited, sleep(3_000)]);
-  }
-}
+const stopProc = (proc, graceMs = 5_000) => stopGroup(proc, graceMs);
 
 let cleaning = null;
 function cleanup() {
@@ -212,92 +194,8 @@ function cpuDelta(before, after) {
   return out;
 }
 
-// ── ports ───────────────────────────────────────────────────────────────────
-
-function freeTcpPort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function udpFree(host, port) {
-  return new Promise((resolve) => {
-    const s = createSocket("udp4");
-    s.once("error", () => {
-      s.close();
-      resolve(false);
-    });
-    s.bind(port, host, () => s.close(() => resolve(true)));
-  });
-}
-
-const handedOut = new Set();
-async function freeUdpPorts(count, host = IP.sipp) {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = await new Promise((resolve, reject) => {
-      const s = createSocket("udp4");
-      s.once("error", reject);
-      s.bind(0, host, () => {
-        const { port } = s.address();
-        s.close(() => resolve(port));
-      });
-    });
-    const ports = Array.from({ length: count }, (_, i) => base + i);
-    if (base + count > 65535 || ports.some((p) => handedOut.has(p))) continue;
-    if ((await Promise.all(ports.map((p) => udpFree(host, p)))).every(Boolean)) {
-      ports.forEach((p) => handedOut.add(p));
-      return base;
-    }
-  }
-  throw new Error(`no run of ${count} free UDP ports on ${host}`);
-}
-
-/** One OPTIONS to the switch; true when it answers 200 within 500 ms. */
-function optionsProbe(ip, port) {
-  return new Promise((resolve) => {
-    const socket = createSocket("udp4");
-    const done = (ok) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), 500);
-    socket.on("message", (m) => done(m.toString().startsWith("SIP/2.0 200")));
-    socket.on("error", () => done(false));
-    socket.bind(0, IP.sipp, () => {
-      const local = socket.address().port;
-      const branch = `z9hG4bK-probe-${randomBytes(6).toString("hex")}`;
-      const request = [
-        `OPTIONS sip:${ip}:${port} SIP/2.0`,
-        `Via: SIP/2.0/UDP ${IP.sipp}:${local};branch=${branch};rport`,
-        `From: <sip:probe@${IP.sipp}>;tag=${branch.slice(-8)}`,
-        `To: <sip:${ip}:${port}>`,
-        `Call-ID: ${branch}@${IP.sipp}`,
-        "CSeq: 1 OPTIONS",
-        "Max-Forwards: 70",
-        "Content-Length: 0",
-        "",
-        "",
-      ].join("\r\n");
-      socket.send(request, port, ip);
-    });
-  });
-}
-
-async function waitFor(what, predicate, timeoutMs, proc) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await predicate()) return;
-    if (proc && !proc.alive()) throw new Error(`${what}: ${proc.name} exited; its log ${proc.log}:\n${proc.output().split("\n").slice(-30).join("\n")}`);
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms${proc ? `; log ${proc.log}:\n${proc.output().split("\n").slice(-30).join("\n")}` : ""}`);
-    await sleep(100);
-  }
-}
+/** A run of `count` free UDP ports on SIPp's address. */
+const sippPorts = (count) => freeUdpPorts(count, IP.sipp);
 
 // ── packages ────────────────────────────────────────────────────────────────
 
@@ -359,21 +257,15 @@ function subscriberInserts() {
 
 // ── Kamailio ────────────────────────────────────────────────────────────────
 
-async function startKamailio(name, cfg, extraArgs) {
-  const runDir = join(work, `run-${name}`);
-  mkdirSync(runDir, { recursive: true });
-  if (!(await udpFree(IP.sw, SIP_PORT))) throw new Error(`udp ${IP.sw}:${SIP_PORT} is taken: another switch is running there`);
-  const args = ["-f", cfg, "-P", join(runDir, "kamailio.pid"), "-Y", runDir, "-w", runDir, "-DD", "-E", "-m", "256",
-    "-A", `LISTEN=udp:${IP.sw}:${SIP_PORT}`, "-A", `CHILDREN=${CHILDREN}`, ...extraArgs];
-  const proc = spawnLogged(`kamailio-${name}`, "kamailio", args);
-  await waitFor(`kamailio (${name}) answers OPTIONS`, () => optionsProbe(IP.sw, SIP_PORT), 30_000, proc);
+async function startKamailio(name, cfg, extra) {
+  if (!(await udpPortFree(IP.sw, SIP_PORT))) throw new Error(`udp ${IP.sw}:${SIP_PORT} is taken: another switch is running there`);
+  const kamailio = await startKamailioProcess({ name, cfg, ip: IP.sw, port: SIP_PORT, memoryMb: 256, children: CHILDREN, extra }, work);
+  cleanups.push(kamailio.stop);
   return {
-    proc,
-    pids: () => tree(proc.child.pid),
+    pids: () => tree(kamailio.pid),
     stop: async () => {
-      await stopProc(proc);
-      const end = Date.now() + 10_000;
-      while (!(await udpFree(IP.sw, SIP_PORT)) && Date.now() < end) await sleep(100);
+      cleanups.splice(cleanups.indexOf(kamailio.stop), 1);
+      await kamailio.stop();
     },
   };
 }
@@ -397,11 +289,11 @@ let sippRuns = 0;
 /** One SIPp UAC run against the switch: `count` calls of `scenario` at `rate`/s; answers counts and timing. */
 async function sippUac({ label, scenario, csv, rate, count, service, timeoutS, port }) {
   const id = `sipp-${++sippRuns}-${label}`;
-  const control = await freeUdpPorts(1);
-  const media = await freeUdpPorts(4);
+  const control = await sippPorts(1);
+  const media = await sippPorts(4);
   const stat = join(work, `${id}.stat.csv`);
   const args = [`${IP.sw}:${SIP_PORT}`, "-sf", scenario, "-i", IP.sipp, "-p", String(port), "-cp", String(control), "-mp", String(media),
-    "-inf", csv, "-r", String(rate), "-rp", "1000", "-m", String(count), "-l", String(Math.max(200, rate * 6)),
+    "-inf", csv, "-auth_uri", service ? `${service}@${REALM}` : REALM, "-r", String(rate), "-rp", "1000", "-m", String(count), "-l", String(Math.max(200, rate * 6)),
     "-nostdin", "-recv_timeout", "5000", "-timeout", `${timeoutS}s`,
     "-trace_stat", "-stf", stat, "-fd", "1", "-trace_err", "-error_file", join(work, `${id}.errors.log`)];
   if (service) args.push("-s", service);
@@ -435,7 +327,7 @@ async function registerOnce(user, port) {
   const csv = writeCsv(`uas-${port}.csv`, [user]);
   const id = `sipp-${++sippRuns}-uas-register`;
   const proc = spawnLogged(id, "sipp", [`${IP.sw}:${SIP_PORT}`, "-sf", SCENARIO.register, "-i", IP.sipp, "-p", String(port),
-    "-cp", String(await freeUdpPorts(1)), "-mp", String(await freeUdpPorts(4)), "-inf", csv, "-m", "1", "-nostdin",
+    "-cp", String(await sippPorts(1)), "-mp", String(await sippPorts(4)), "-inf", csv, "-auth_uri", REALM, "-m", "1", "-nostdin",
     "-recv_timeout", "5000", "-timeout", "15s", "-trace_err", "-error_file", join(work, `${id}.errors.log`)]);
   const code = await proc.exited;
   if (code !== 0) throw new Error(`registering the called phone failed (sipp exit ${code}); see ${proc.log}`);
@@ -479,8 +371,8 @@ async function measure(system) {
   const regCsv = writeCsv(`register-${system.key}.csv`, callers);
   // One SIP port for every registration step (and another for every call step): each device then
   // keeps one Contact, refreshed step after step, instead of gaining a binding per step.
-  const regPort = await freeUdpPorts(1);
-  const callPort = await freeUdpPorts(1);
+  const regPort = await sippPorts(1);
+  const callPort = await sippPorts(1);
   const idleBefore = cpuSnapshot(system.parts);
   await sleep(2000);
   const idle = cpuDelta(idleBefore, cpuSnapshot(system.parts));
@@ -491,10 +383,10 @@ async function measure(system) {
 
   await sleep(3000);
   // The called phone: registered through the switch like any device, then answering as a UAS.
-  const uasPort = await freeUdpPorts(1);
+  const uasPort = await sippPorts(1);
   await registerOnce(uasUser, uasPort);
   const uas = spawnLogged(`sipp-uas-${system.key}`, "sipp", ["-sf", SCENARIO.uas, "-i", IP.sipp, "-p", String(uasPort),
-    "-cp", String(await freeUdpPorts(1)), "-mp", String(await freeUdpPorts(4)), "-nostdin",
+    "-cp", String(await sippPorts(1)), "-mp", String(await sippPorts(4)), "-nostdin",
     "-timeout", `${CALL_RATES.length * (STEP_S + 30) + 30}s`, "-trace_err", "-error_file", join(work, `sipp-uas-${system.key}.errors.log`)]);
   await sleep(500);
   const callCsv = writeCsv(`call-${system.key}.csv`, callers);
@@ -510,23 +402,13 @@ async function measure(system) {
 
 // ── the three systems ───────────────────────────────────────────────────────
 
-async function edgeApi(base, operatorKey, method, path, body) {
-  const response = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${operatorKey}`, ...(body && { "content-type": "application/json" }) },
-    body: body && JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : null;
-}
-
 async function startEdgeMiniflare() {
   const { buildBundle, freshVars, startServer } = await import("../lib/server.mjs");
   const outdir = join(work, "dist");
   const { modules, seconds } = buildBundle(root, outdir);
   log(`  edge: bundle built (wrangler deploy --dry-run) in ${seconds.toFixed(1)} s`);
-  const vars = freshVars();
+  // SIPp 3.6.1 cannot answer the edge's SHA-256 challenge offered first: MD5 only, as in the e2e suite.
+  const vars = { ...freshVars(), DIGEST_ALGORITHMS: "MD5" };
   const server = await startServer({ root, outdir, modules, vars, persistDir: join(work, "edge-state") });
   cleanups.push(() => server.stop());
   await server.applyCatalogMigrations();
@@ -544,32 +426,36 @@ async function startEdgeMiniflare() {
 }
 
 async function startEdgeWrangler() {
-  const port = await freeTcpPort();
-  const operatorKey = `op_sip_${randomBytes(18).toString("base64url")}`;
-  const proc = spawnLogged("edge-wrangler", process.execPath, [join(root, "scripts", "start.mjs")], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), STATE_DIR: join(work, "edge-state"), EDGE_VAR_OPERATOR_API_KEY: operatorKey },
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor("the edge prints that it is serving", () => proc.output().includes("Whistle Edge is serving"), 240_000, proc);
+  const edge = await startEdge(work, { DIGEST_ALGORITHMS: "MD5" });
+  cleanups.push(edge.stop);
   // npm start seeds a demo switch at sip:127.0.0.1:5060; this benchmark's switch is the only one.
-  for (const sw of (await edgeApi(base, operatorKey, "GET", "/switches?limit=500")).items) await edgeApi(base, operatorKey, "DELETE", `/switches/${sw.id}`);
-  return { how: "wrangler dev through scripts/start.mjs (its reload proxy and request logging included)", base, operatorKey, pids: () => tree(proc.child.pid), stop: () => stopProc(proc) };
+  const api = apiClient(edge);
+  for (const sw of (await api("GET", "/switches?limit=500")).items) await api("DELETE", `/switches/${sw.id}`);
+  return {
+    how: "wrangler dev through scripts/start.mjs (its reload proxy and request logging included)",
+    base: edge.base,
+    operatorKey: edge.operatorKey,
+    pids: () => tree(edge.pid),
+    stop: async () => {
+      cleanups.splice(cleanups.indexOf(edge.stop), 1);
+      await edge.stop();
+    },
+  };
 }
 
 async function systemEdge() {
   const edge = EDGE_SERVER === "wrangler" ? await startEdgeWrangler() : await startEdgeMiniflare();
-  const op = edge.operatorKey;
+  const api = apiClient({ base: edge.base, operatorKey: edge.operatorKey, log: "" });
   const seedStart = performance.now();
-  const account = await edgeApi(edge.base, op, "POST", "/accounts", { realm: REALM, name: "SIP bench" });
+  const account = await api("POST", "/accounts", { realm: REALM, name: "SIP bench" });
   let next = 0;
   await Promise.all(Array.from({ length: 8 }, async () => {
     while (next < users.length) {
       const u = users[next++];
-      await edgeApi(edge.base, op, "POST", `/accounts/${account.id}/devices`, { username: u.username, password: u.password });
+      await api("POST", `/accounts/${account.id}/devices`, { username: u.username, password: u.password });
     }
   }));
-  const sw = await edgeApi(edge.base, op, "POST", "/switches", { name: "bench-sip", address: `sip:${IP.sw}:${SIP_PORT}` });
+  const sw = await api("POST", "/switches", { name: "bench-sip", address: `sip:${IP.sw}:${SIP_PORT}` });
   log(`  edge: ${edge.base}; account ${REALM} with ${users.length} devices and switch ${sw.switch.id} created through the API in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
   const kam = await startKamailio("edge", KAMAILIO_CFG, [
     "--debug=1",

@@ -2,8 +2,8 @@
 // log, and a clean slate of registrations.
 import { readFileSync } from "node:fs";
 import { inject } from "vitest";
-import { apiClient, edgeRequests } from "./edge";
-import { sleep } from "./ports";
+import { apiClient, edgeRequests } from "./edge.ts";
+import { sleep } from "./ports.ts";
 
 export interface Registration {
   id: number;

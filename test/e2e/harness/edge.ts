@@ -4,8 +4,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freeTcpPort } from "./ports";
-import { spawnLogged, stopGroup, waitFor, type Logged } from "./processes";
+import { freeTcpPort } from "./ports.ts";
+import { spawnLogged, stopGroup, waitFor, type Logged } from "./processes.ts";
 
 export const ROOT = join(import.meta.dirname, "..", "..", "..");
 
@@ -27,7 +27,7 @@ export async function startEdge(
   logDir: string,
   vars: Record<string, string>,
   again?: { port: number; stateDir: string; operatorKey: string },
-): Promise<Edge & { port: number; stateDir: string }> {
+): Promise<Edge & { port: number; stateDir: string; pid: number | undefined }> {
   const port = again?.port ?? (await freeTcpPort());
   const stateDir = again?.stateDir ?? mkdtempSync(join(tmpdir(), "whistle-e2e-state-"));
   const operatorKey = again?.operatorKey ?? `op_e2e_${randomBytes(18).toString("base64url")}`;
@@ -62,7 +62,7 @@ export async function startEdge(
     await stop();
     throw error;
   }
-  return { base, operatorKey, log: server.log, stop, port, stateDir };
+  return { base, operatorKey, log: server.log, stop, port, stateDir, pid: server.child.pid };
 }
 
 export class ApiError extends Error {}

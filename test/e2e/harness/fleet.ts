@@ -3,10 +3,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { apiClient, startEdge, type Edge, type EdgeInfo } from "./edge";
-import { kamailioRunDir, startKamailio, type KamailioSwitch, type SwitchSettings } from "./kamailio";
-import { udpPortFree } from "./ports";
-import type { Device } from "./sipp";
+import { apiClient, startEdge, type Edge, type EdgeInfo } from "./edge.ts";
+import { kamailioRunDir, startKamailio, type KamailioSwitch, type SwitchSettings } from "./kamailio.ts";
+import { udpPortFree } from "./ports.ts";
+import type { Device } from "./sipp.ts";
 
 export const REALM = "acme.test";
 export const NONCE_TTL_SECONDS = 4;

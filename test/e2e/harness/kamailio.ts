@@ -3,9 +3,9 @@
 import { createSocket } from "node:dgram";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "./edge";
-import { sleep, udpPortFree } from "./ports";
-import { signalGroup, spawnLogged, stopGroup, waitFor, type Logged } from "./processes";
+import { ROOT } from "./edge.ts";
+import { sleep, udpPortFree } from "./ports.ts";
+import { signalGroup, spawnLogged, stopGroup, waitFor, type Logged } from "./processes.ts";
 
 export const KAMAILIO_CFG = join(ROOT, "switches", "kamailio", "kamailio.cfg");
 
@@ -34,24 +34,54 @@ export interface KamailioSwitch {
   stop(): Promise<void>;
 }
 
-export function kamailioArgs(settings: SwitchSettings, runDir: string): string[] {
+/** A Kamailio process: which cfg, where it listens, its size, and the rest of its command line. */
+export interface KamailioProcessSettings {
+  name: string;
+  cfg: string;
+  ip: string;
+  port: number;
+  /** -m: shared memory in MB. */
+  memoryMb: number;
+  /** -A CHILDREN: UDP worker processes (the shipped cfg and bench/sip/classic.cfg read it). */
+  children: number;
+  /** Further arguments: -A defines, --substdef values, --debug. */
+  extra: string[];
+}
+
+/** Kamailio in the foreground (-DD -E, log to stderr) with its pid file, run dir and working dir in `runDir`. */
+export function kamailioProcessArgs(settings: KamailioProcessSettings, runDir: string): string[] {
   return [
-    "-f", KAMAILIO_CFG,
+    "-f", settings.cfg,
     "-P", join(runDir, "kamailio.pid"),
     "-Y", runDir,
     "-w", runDir,
     "-DD", "-E",
-    "-m", "64",
-    "--debug=3",
-    `--substdef=!EDGE_HOSTPORT!${settings.edgeHostPort}!g`,
-    `--substdef=!EDGE_SWITCH_ID!${settings.switchId}!g`,
-    `--substdef=!EDGE_SWITCH_CREDENTIAL!${settings.credential}!g`,
-    "-A", `LISTEN=udp:${settings.ip}:${settings.port ?? 5060}`,
-    "-A", `PEER_SWITCHES="${settings.peers.map((ip) => `${ip}/32`).join(",")}"`,
-    "-A", "CHILDREN=2",
-    ...(settings.keepaliveInterval !== undefined ? ["-A", `KEEPALIVE_INTERVAL=${settings.keepaliveInterval}`] : []),
-    ...(settings.retryAfter !== undefined ? ["-A", `EDGE_RETRY_AFTER=${settings.retryAfter}`] : []),
+    "-m", String(settings.memoryMb),
+    "-A", `LISTEN=udp:${settings.ip}:${settings.port}`,
+    "-A", `CHILDREN=${settings.children}`,
+    ...settings.extra,
   ];
+}
+
+/** A switch of the end-to-end fleet: the shipped cfg, asking the edge. */
+export function switchProcess(settings: SwitchSettings): KamailioProcessSettings {
+  return {
+    name: settings.name,
+    cfg: KAMAILIO_CFG,
+    ip: settings.ip,
+    port: settings.port ?? 5060,
+    memoryMb: 64,
+    children: 2,
+    extra: [
+      "--debug=3",
+      `--substdef=!EDGE_HOSTPORT!${settings.edgeHostPort}!g`,
+      `--substdef=!EDGE_SWITCH_ID!${settings.switchId}!g`,
+      `--substdef=!EDGE_SWITCH_CREDENTIAL!${settings.credential}!g`,
+      "-A", `PEER_SWITCHES="${settings.peers.map((ip) => `${ip}/32`).join(",")}"`,
+      ...(settings.keepaliveInterval !== undefined ? ["-A", `KEEPALIVE_INTERVAL=${settings.keepaliveInterval}`] : []),
+      ...(settings.retryAfter !== undefined ? ["-A", `EDGE_RETRY_AFTER=${settings.retryAfter}`] : []),
+    ],
+  };
 }
 
 export const kamailioRunDir = (logDir: string, name: string) => join(logDir, `kamailio-${name}`);
@@ -101,25 +131,33 @@ export async function stopByPidFile(runDir: string, ip: string, port: number, si
 }
 
 export async function startKamailio(settings: SwitchSettings, logDir: string): Promise<KamailioSwitch> {
+  return startKamailioProcess(switchProcess(settings), logDir);
+}
+
+/**
+ * Start Kamailio and resolve once it answers a SIP OPTIONS (30 s at most). Its log is
+ * `kamailio-<name>.log` in `logDir`; `stop` ends it by its pid file and waits for its SIP port.
+ */
+export async function startKamailioProcess(settings: KamailioProcessSettings, logDir: string): Promise<KamailioSwitch & { pid: number | undefined }> {
   const runDir = kamailioRunDir(logDir, settings.name);
   mkdirSync(runDir, { recursive: true });
-  const process_: Logged = spawnLogged("kamailio", kamailioArgs(settings, runDir), { log: join(logDir, `kamailio-${settings.name}.log`) });
+  const process_: Logged = spawnLogged("kamailio", kamailioProcessArgs(settings, runDir), { log: join(logDir, `kamailio-${settings.name}.log`) });
   // A switch may outlive the test file that (re)started it: its stop goes by the pid file.
   process_.child.unref();
   const stop = async () => {
     // The pid file names the main process of the latest start (a test may have restarted the
     // switch since); the group holds its workers.
-    await stopByPidFile(runDir, settings.ip, settings.port ?? 5060).catch(() => undefined);
+    await stopByPidFile(runDir, settings.ip, settings.port).catch(() => undefined);
     await stopGroup(process_);
     if (process_.child.pid !== undefined) signalGroup(process_.child.pid, "SIGKILL");
   };
   try {
-    await waitFor(`kamailio ${settings.name} answers OPTIONS`, () => optionsProbe(settings.ip, settings.port ?? 5060), 30_000, process_);
+    await waitFor(`kamailio ${settings.name} answers OPTIONS`, () => optionsProbe(settings.ip, settings.port), 30_000, process_);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { name: settings.name, ip: settings.ip, port: settings.port ?? 5060, log: process_.log, output: process_.output, stop };
+  return { name: settings.name, ip: settings.ip, port: settings.port, log: process_.log, output: process_.output, stop, pid: process_.child.pid };
 }
 
 /** One OPTIONS to the switch itself; true when it answers 200 within 500 ms. */

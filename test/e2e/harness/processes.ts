@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { sleep } from "./ports";
+import { sleep } from "./ports.ts";
 
 export interface Logged {
   child: ChildProcess;

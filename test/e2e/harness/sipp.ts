@@ -3,8 +3,8 @@
 // trace and screen output in the log directory.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freeUdpPorts, waitUntilUdpBound } from "./ports";
-import { spawnLogged, stopGroup, type Logged } from "./processes";
+import { freeUdpPorts, waitUntilUdpBound } from "./ports.ts";
+import { spawnLogged, stopGroup, type Logged } from "./processes.ts";
 
 const SCENARIOS = join(import.meta.dirname, "..", "scenarios");
 
