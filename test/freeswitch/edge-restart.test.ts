@@ -1,8 +1,11 @@
 // The edge stopped, then started again on the same state: meanwhile the switches' questions meet a
-// refused connection, so a REGISTER (and a call) is refused at once with 403; once the edge is back
-// every binding is still there, and each phone's next refresh is an ordinary one-request refresh.
+// refused connection. The hook's first failed post (a heartbeat at the latest) puts the switch's
+// profiles in standby, so a REGISTER (and a call) gets 503 at once instead of 403; once the edge is
+// back the standby ends with the hook's next delivered post, every binding is still there, and each
+// phone's next refresh is an ordinary one-request refresh.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeRun, receivedStartLines, stopAllSipp, timeline, type SippResult } from "../e2e/harness/sipp";
+import { optionsStatus } from "../e2e/harness/kamailio";
+import { describeRun, receivedStartLines, sipp, stopAllSipp, timeline, type SippResult } from "../e2e/harness/sipp";
 import { asked, testBed, type Registration } from "./harness/context";
 
 const bed = testBed();
@@ -33,22 +36,29 @@ afterAll(async () => {
 });
 
 describe("the edge stopped and started again", () => {
-  it("while it is down a REGISTER is refused with 403 at once, and so is a call", async () => {
+  it("while it is down a REGISTER is refused with 503 at once once the switch is in standby, and so is a call", async () => {
     await bed.control("/edge/stop");
-    const refused = await bed.register("restart-1002-a-edge-down", "a", onA, { final: "403" });
+    // Standby follows the first failed post: a heartbeat every 2 s in this suite.
+    for (const sw of ["a", "b"] as const) {
+      await bed.until(`switch ${sw} in standby`, () => optionsStatus(bed.bed.switches[sw].ip, 5060), (status) => status === 503, 15_000);
+    }
+    const refused = await sipp(bed.logDir, { name: "restart-1002-a-edge-down", scenario: "register-refused", remote: bed.bed.switches.a.remote, device: onA.device, final: "503" });
     expect(refused.code, describeRun(refused)).toBe(0);
-    expect(receivedStartLines(refused)).toEqual(["SIP/2.0 401 Unauthorized", "SIP/2.0 403 Forbidden"]);
+    expect(receivedStartLines(refused)).toEqual(["SIP/2.0 503 System Paused"]);
     const delay = refusalDelay(refused);
-    console.log(`freeswitch: with the edge down, 403 ${delay.toFixed(1)} ms after the REGISTER with credentials`);
+    console.log(`freeswitch: with the edge down, 503 ${delay.toFixed(1)} ms after the REGISTER`);
     expect(delay).toBeLessThan(1_000);
 
-    const call = await bed.call("restart-1003-to-1002-edge-down", "b", onB, "1002", "403");
+    const call = await sipp(bed.logDir, { name: "restart-1003-to-1002-edge-down", scenario: "call-unavailable", remote: bed.bed.switches.b.remote, device: onB.device, service: "1002", final: "503" });
     expect(call.code, describeRun(call)).toBe(0);
-    expect(receivedStartLines(call).at(-1)).toBe("SIP/2.0 403 Forbidden");
+    expect(receivedStartLines(call).at(-1)).toBe("SIP/2.0 503 System Paused");
   });
 
-  it("once it is back, nothing is lost and each phone's next refresh is one edge request", async () => {
+  it("once it is back, the standby ends, nothing is lost and each phone's next refresh is one edge request", async () => {
     await bed.control("/edge/start");
+    for (const sw of ["a", "b"] as const) {
+      await bed.until(`switch ${sw} out of standby`, () => optionsStatus(bed.bed.switches[sw].ip, 5060), (status) => status === 200, 15_000);
+    }
     const after = await bed.registrations();
     expect(after.map((r) => [r.contact, r.switchId, r.callId]).sort()).toEqual(before.map((r) => [r.contact, r.switchId, r.callId]).sort());
 

@@ -1,7 +1,9 @@
 // The FreeSWITCH mod_lua event hook (switches/freeswitch/scripts/whistle_edge_events.lua), run by a
 // real Lua interpreter through test/node/hook/harness.lua against the real captured events in
-// test/fixtures/freeswitch. What it must produce: one `bgapi curl ...` whose post data, once
-// URL-decoded the way mod_curl does it, is a form body whose `event` value is the event's JSON.
+// test/fixtures/freeswitch. What the hook must produce: one `bgapi lua whistle_edge_events.lua post
+// ...` (its own thread); what that post run must produce: one `curl ...` whose post data, once
+// URL-decoded the way mod_curl does it, is a form body whose `event` value is the event's JSON, and,
+// when the edge does not answer, the event in the spool, standby on and a deliverer started.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -61,8 +63,11 @@ function fromJson(json: Buffer | string): HookEvent {
 }
 
 let runCount = 0;
-/** Runs the hook once per event, in order, sharing the FreeSWITCH global variables. */
-function runHook(globals: Record<string, string>, events: HookEvent[]): Result {
+/**
+ * Runs the hook once per event, in order, sharing the FreeSWITCH global variables; or, with
+ * `post`, the script once as its bgapi thread runs it (`args`), mod_curl answering `curlAnswer`.
+ */
+function runHook(globals: Record<string, string>, events: HookEvent[], post?: { args: string; curlAnswer: string }): Result {
   const dir = join(workDir, String(++runCount));
   const pairs = (entries: [string, string][]) => entries.map(([n, v]) => `${hex(n)} ${hex(v)}\n`).join("");
   mkdirSync(dir);
@@ -76,7 +81,8 @@ function runHook(globals: Record<string, string>, events: HookEvent[]): Result {
     writeFileSync(headersFile, pairs(event.headers));
     args.push(jsonFile, headersFile);
   });
-  const stdout = execFileSync(lua(), args, { encoding: "utf8" });
+  const env = post ? { ...process.env, HOOK_ARGS: hex(post.args), HOOK_CURL_ANSWER: hex(post.curlAnswer) } : process.env;
+  const stdout = execFileSync(lua(), args, { encoding: "utf8", env });
   const result: Result = { runs: [], globals: {} };
   for (const line of stdout.split("\n").filter(Boolean)) {
     const [kind, ...fields] = line.split(" ");
@@ -88,8 +94,16 @@ function runHook(globals: Record<string, string>, events: HookEvent[]): Result {
     else if (kind === "global") result.globals[unhex(fields[0])] = unhex(fields[1]);
     else throw new Error(`unexpected harness output: ${line}`);
   }
-  expect(result.runs).toHaveLength(events.length);
+  expect(result.runs).toHaveLength(post ? 1 : events.length);
   return result;
+}
+
+/** The post run of `args` (what the hook handed to bgapi), mod_curl answering HTTP `status`. */
+function runPost(globals: Record<string, string>, args: string, status: number): Run {
+  const curlAnswer = JSON.stringify({ status_code: String(status), body: status === 200 ? '{"outcome":"registered"}' : "" });
+  const [run] = runHook(globals, [], { args, curlAnswer }).runs;
+  expect(run.errors).toEqual([]);
+  return run;
 }
 
 /** One event, no script errors. */
@@ -118,30 +132,43 @@ function modCurlDecode(data: string): Buffer {
   return Buffer.from(out);
 }
 
-/** The one bgapi call, checked argument by argument; returns the post data as the hook wrote it. */
-function expectPost(run: Run, edgeUrl = EDGE_URL, credential = CREDENTIAL): string {
+/** The hook's one bgapi call, checked word by word; answers its arguments for the post run. */
+function expectHandOff(run: Run, kind = "event"): string {
   expect(run.executes).toHaveLength(1);
   const [call] = run.executes;
   expect(call.api).toBe("bgapi");
   const words = call.args.split(" ");
-  expect(words[0]).toBe("curl");
-  const args = words.slice(1);
+  for (const word of words) expect(word).toMatch(/^[\x21-\x7e]+$/); // no space, no empty word, printable
+  expect(words.slice(0, 4)).toEqual(["lua", "whistle_edge_events.lua", "post", kind]);
+  expect(words[4]).toMatch(/^\d+$/);
+  expect(words).toHaveLength(6);
+  expect(words[5]).toMatch(/^event=/);
+  return words.slice(2).join(" ");
+}
+
+/** The post run's one curl call, checked argument by argument; returns the post data. */
+function expectCurl(run: Run, edgeUrl = EDGE_URL, credential = CREDENTIAL): string {
+  const calls = run.executes.filter((call) => call.api === "curl");
+  expect(calls).toHaveLength(1);
+  const args = calls[0].args.split(" ");
   expect(args.length).toBeLessThanOrEqual(10); // mod_curl 1.10.12: char *argv[10], URL included
-  for (const arg of args) expect(arg).toMatch(/^[\x21-\x7e]+$/); // no space, no empty word, printable
-  expect(args.slice(0, 9)).toEqual([
-    `${edgeUrl}/freeswitch/v1/events`,
-    "append_headers",
-    `X-Edge-Token:${credential}`,
-    "content-type",
-    "application/x-www-form-urlencoded",
-    "timeout",
-    "2",
-    "secure",
-    "post",
-  ]);
-  expect(args).toHaveLength(10);
-  expect(args[9]).toMatch(/^event=/);
-  return args[9];
+  for (const arg of args) expect(arg).toMatch(/^[\x21-\x7e]+$/);
+  expect(args.slice(0, 8)).toEqual([`${edgeUrl}/freeswitch/v1/events`, "json", "append_headers", `X-Edge-Token:${credential}`, "timeout", "2", "secure", "post"]);
+  expect(args).toHaveLength(9);
+  expect(args[8]).toMatch(/^event=/);
+  return args[8];
+}
+
+/** Hook, then its post run with the edge answering 200: the post data that went out. */
+function expectPost(run: Run, edgeUrl = EDGE_URL, credential = CREDENTIAL, kind = "event", globals: Record<string, string> = GOOD_GLOBALS): string {
+  const handOff = expectHandOff(run, kind);
+  const post = runPost(globals, handOff, 200);
+  const data = expectCurl(post, edgeUrl, credential);
+  expect(data).toBe(handOff.split(" ")[3]);
+  // Delivered at once: nothing spooled, no deliverer, no standby.
+  expect(post.executes.filter((call) => call.api === "sql" && call.args.startsWith("INSERT INTO spool"))).toEqual([]);
+  expect(post.executes.filter((call) => call.api === "bgapi" || call.api === "sofia")).toEqual([]);
+  return data;
 }
 
 /** The key property: decoded once (mod_curl), then as a form, the value is the JSON byte for byte. */
@@ -214,7 +241,7 @@ describe("whistle_edge_events.lua (real Lua, real captured events)", () => {
       }),
     );
     const run = runOne(GOOD_GLOBALS, event);
-    expectRoundTrip(expectPost(run), event.json);
+    expectRoundTrip(expectPost(run, EDGE_URL, CREDENTIAL, "heartbeat"), event.json);
     expect(run.logs.some((log) => log.message.includes("HEARTBEAT"))).toBe(true);
   });
 
@@ -264,9 +291,9 @@ describe("whistle_edge_events.lua (real Lua, real captured events)", () => {
     "does not double the slash of edge_url %s",
     (edgeUrl) => {
       const event = fixture("event-sofia_register.json");
-      const run = runOne({ edge_url: edgeUrl, edge_switch_credential: CREDENTIAL }, event);
-      const postData = expectPost(run, EDGE_URL);
-      expect(run.executes[0].args).toContain(" https://edge.example.net/freeswitch/v1/events ");
+      const globals = { edge_url: edgeUrl, edge_switch_credential: CREDENTIAL };
+      const run = runOne(globals, event);
+      const postData = expectPost(run, EDGE_URL, CREDENTIAL, "event", globals);
       expectRoundTrip(postData, event.json);
     },
   );
@@ -274,6 +301,43 @@ describe("whistle_edge_events.lua (real Lua, real captured events)", () => {
   it("keeps a path prefix in edge_url", () => {
     const globals = { edge_url: "http://127.0.0.1:8787/edge/", edge_switch_credential: CREDENTIAL };
     const run = runOne(globals, fixture("event-sofia_expire.json"));
-    expectPost(run, "http://127.0.0.1:8787/edge");
+    expectPost(run, "http://127.0.0.1:8787/edge", CREDENTIAL, "event", globals);
+  });
+});
+
+describe("whistle_edge_events.lua post run: an event the edge did not answer is kept", () => {
+  const spooled = (run: Run) => run.executes.filter((call) => call.api === "sql" && call.args.startsWith("INSERT INTO spool"));
+
+  it.each([0, 502, 503])("with HTTP %i: spooled in order of the switch's clock, standby on, a deliverer started", (status) => {
+    const event = fixture("event-sofia_unregister.json");
+    const handOff = expectHandOff(runOne(GOOD_GLOBALS, event));
+    const result = runHook(GOOD_GLOBALS, [], { args: handOff, curlAnswer: JSON.stringify({ status_code: String(status), body: "" }) });
+    const [run] = result.runs;
+    expect(run.errors).toEqual([]);
+    const data = expectCurl(run);
+    const stamp = JSON.parse(event.json.toString("utf8"))["Event-Date-Timestamp"];
+    expect(spooled(run).map((call) => call.args)).toEqual([`INSERT INTO spool (stamp, kind, body) VALUES (${stamp}, 'event', '${data}')`]);
+    expect(run.executes.filter((call) => call.api === "sofia")).toEqual([{ api: "sofia", args: "global standby on" }]);
+    expect(run.executes.filter((call) => call.api === "bgapi")).toEqual([{ api: "bgapi", args: "lua whistle_edge_events.lua deliver" }]);
+    expect(result.globals.edge_standby).toBe("true");
+  });
+
+  it("with HTTP 401 (a credential refused): spooled for a later try, no standby", () => {
+    const run = runPost(GOOD_GLOBALS, expectHandOff(runOne(GOOD_GLOBALS, fixture("event-sofia_register.json"))), 401);
+    expect(spooled(run)).toHaveLength(1);
+    expect(run.executes.filter((call) => call.api === "sofia")).toEqual([]);
+  });
+
+  it.each([400, 403, 404, 422])("with HTTP %i (the edge will never take it): dropped with a warning", (status) => {
+    const run = runPost(GOOD_GLOBALS, expectHandOff(runOne(GOOD_GLOBALS, fixture("event-sofia_register.json"))), status);
+    expect(spooled(run)).toEqual([]);
+    expect(run.executes.filter((call) => call.api === "bgapi")).toEqual([]);
+    expect(warnings(run).map((log) => log.message)).toEqual([`whistle_edge_events: the edge refused the event (HTTP ${status})\n`]);
+  });
+
+  it("refuses arguments that are not an event body (nothing posted, nothing spooled)", () => {
+    const run = runPost(GOOD_GLOBALS, "post event 1 event=a'b", 200);
+    expect(run.executes).toEqual([]);
+    expect(run.logs.map((log) => log.level)).toEqual(["ERR"]);
   });
 });

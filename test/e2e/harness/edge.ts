@@ -1,7 +1,7 @@
 // The edge as `npm start` runs it (scripts/start.mjs on workerd), on a free port with a fresh
 // state directory, plus a small client for the provisioning API with the operator key.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freeTcpPort } from "./ports.ts";
@@ -38,6 +38,10 @@ export async function startEdge(
     EDGE_VAR_OPERATOR_API_KEY: operatorKey,
   };
   for (const [name, value] of Object.entries(vars)) env[`EDGE_VAR_${name}`] = value;
+  // A restart appends to the same log: wait for this start's line, not the last start's.
+  const log = join(logDir, "edge.log");
+  const servingLines = (text: string) => text.split("Whistle Edge is serving").length - 1;
+  const servedBefore = existsSync(log) ? servingLines(readFileSync(log, "utf8")) : 0;
   const server: Logged = spawnLogged(process.execPath, [join(ROOT, "scripts", "start.mjs")], {
     cwd: ROOT,
     env,
@@ -49,9 +53,7 @@ export async function startEdge(
     if (!again) rmSync(stateDir, { recursive: true, force: true });
   };
   try {
-    await waitFor("the edge prints that it is serving", () => server.output().includes("Whistle Edge is serving"), 240_000, server);
-    // Started again, the edge appends to the same log, whose "serving" line is from the first
-    // start: this wait is then the whole start, which takes more than 30 s on a loaded machine.
+    await waitFor("the edge prints that it is serving", () => servingLines(server.output()) > servedBefore, 240_000, server);
     await waitFor(
       "the edge answers /healthz",
       async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok === true,

@@ -161,17 +161,26 @@ export async function startKamailioProcess(settings: KamailioProcessSettings, lo
 }
 
 /** One OPTIONS to the switch itself; true when it answers 200 within 500 ms. */
-export function optionsProbe(ip: string, port: number): Promise<boolean> {
+export async function optionsProbe(ip: string, port: number): Promise<boolean> {
+  return (await optionsStatus(ip, port)) === 200;
+}
+
+/** One OPTIONS to a switch: the status of its answer, or null without one within 500 ms. */
+export function optionsStatus(ip: string, port: number): Promise<number | null> {
   return new Promise((resolve) => {
     const socket = createSocket("udp4");
-    const done = (ok: boolean) => {
+    const done = (status: number | null) => {
       clearTimeout(timer);
       socket.close();
-      resolve(ok);
+      resolve(status);
     };
-    const timer = setTimeout(() => done(false), 500);
-    socket.on("message", (message) => done(message.toString().startsWith("SIP/2.0 200")));
-    socket.on("error", () => done(false));
+    const timer = setTimeout(() => done(null), 500);
+    socket.on("message", (message) => {
+      const status = /^SIP\/2\.0 (\d{3})/.exec(message.toString())?.[1];
+      // A provisional answer is not the answer.
+      if (status && Number(status) >= 200) done(Number(status));
+    });
+    socket.on("error", () => done(null));
     socket.bind(0, "127.0.0.1", () => {
       const { port: local } = socket.address();
       const branch = `z9hG4bK-probe-${Math.random().toString(36).slice(2)}`;

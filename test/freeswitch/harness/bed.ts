@@ -154,6 +154,12 @@ export async function startBed(logDir: string): Promise<Bed> {
       };
       const act = async (): Promise<unknown> => {
         if (incoming.method === "GET" && url.pathname === "/requests") return counter.requests;
+        const mode = /^\/edge\/(swallow|answer|fail-events|pass-events)$/.exec(url.pathname);
+        if (incoming.method === "POST" && mode) {
+          if (mode[1] === "swallow" || mode[1] === "answer") counter.swallow(mode[1] === "swallow");
+          else counter.failEvents(mode[1] === "fail-events");
+          return { done: url.pathname };
+        }
         const step = /^\/(edge|switch\/(a|b))\/(stop|start)$/.exec(url.pathname);
         if (incoming.method !== "POST" || !step) throw new Error(`no such control: ${incoming.method} ${url.pathname}`);
         const name = step[2] as SwitchName | undefined;

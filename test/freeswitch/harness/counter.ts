@@ -2,6 +2,10 @@
 // is forwarded unchanged and recorded with what it was (a directory or dialplan question, or which
 // event the hook posted), so a test can count what one REGISTER cost. While the edge is stopped
 // this listener is closed too, so a switch meets a refused connection, as with the edge's own port.
+// It can also play an edge the switch cannot hear from: `swallow` keeps every request unanswered
+// (the switch's own timeout ends the wait, as when packets are dropped), and `failEvents` answers
+// the hook's event posts 503 while the directory and dialplan still reach the edge (an event lost
+// between a REGISTER's directory request and its event).
 import { createServer, request as forward, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -25,6 +29,10 @@ export interface Counter {
   requests: EdgeRequest[];
   close(): Promise<void>;
   open(): Promise<void>;
+  /** Hold every new request unanswered (true) or answer again (false; held connections are cut). */
+  swallow(on: boolean): void;
+  /** Answer event posts 503 without forwarding them (true), or forward them again (false). */
+  failEvents(on: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -48,7 +56,16 @@ function describe(path: string, body: string): Pick<EdgeRequest, "kind" | "event
 
 export async function startCounter(edgePort: () => number, identify: (headers: IncomingHttpHeaders) => string): Promise<Counter> {
   const requests: EdgeRequest[] = [];
+  let swallowing = false;
+  let failingEvents = false;
+  const held = new Set<IncomingMessage>();
   const handle = (incoming: IncomingMessage, reply: ServerResponse) => {
+    if (swallowing) {
+      held.add(incoming);
+      incoming.resume();
+      incoming.socket.on("close", () => held.delete(incoming));
+      return;
+    }
     const chunks: Buffer[] = [];
     incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
     incoming.on("end", () => {
@@ -62,6 +79,12 @@ export async function startCounter(edgePort: () => number, identify: (headers: I
         ...describe(incoming.url ?? "", body.toString("utf8")),
       };
       requests.push(entry);
+      if (failingEvents && entry.kind === "event") {
+        entry.status = 503;
+        reply.writeHead(503, { "content-type": "text/plain" });
+        reply.end("edge unavailable (test)");
+        return;
+      }
       const upstream = forward(
         { host: "127.0.0.1", port: edgePort(), method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: `127.0.0.1:${edgePort()}` } },
         (answer) => {
@@ -108,5 +131,15 @@ export async function startCounter(edgePort: () => number, identify: (headers: I
     open,
     close,
     stop: close,
+    swallow: (on: boolean) => {
+      swallowing = on;
+      if (!on) {
+        for (const incoming of held) incoming.socket.destroy();
+        held.clear();
+      }
+    },
+    failEvents: (on: boolean) => {
+      failingEvents = on;
+    },
   };
 }

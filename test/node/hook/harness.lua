@@ -15,6 +15,11 @@
 --   log <hex level> <hex message>    freeswitch.consoleLog(level, message)
 --   error <hex message>              the script raised an error
 --   global <hex name> <hex value>    the FreeSWITCH global variables after the last event
+--
+-- With HOOK_ARGS set (hex of the argument string, e.g. "post event 123 event=..."), the script runs
+-- once as `lua whistle_edge_events.lua ARGS` runs it (argv, no event) instead of the events, with an
+-- empty spool: freeswitch.Dbh answers no rows, and each statement is written as an execute of the
+-- API "sql". freeswitch.API():execute("curl", ...) answers HOOK_CURL_ANSWER (hex).
 
 local function to_hex(text)
   return (text:gsub(".", function(char) return string.format("%02x", string.byte(char)) end))
@@ -50,7 +55,8 @@ local function emit(...)
 end
 
 local script, globals_path = arg[1], arg[2]
-if not script or not globals_path or (#arg - 2) % 2 ~= 0 then
+local hook_args = os.getenv("HOOK_ARGS")
+if not script or not globals_path or (#arg - 2) % 2 ~= 0 or (hook_args and #arg ~= 2) then
   io.stderr:write("usage: lua harness.lua SCRIPT GLOBALS_FILE [EVENT_JSON HEADERS_FILE]...\n")
   os.exit(2)
 end
@@ -66,7 +72,20 @@ local function new_freeswitch()
   function api.execute(self, command, args)
     assert(self == api, "API:execute must be called with ':'")
     emit("execute", to_hex(tostring(command)), to_hex(tostring(args or "")))
+    if command == "curl" then return from_hex(os.getenv("HOOK_CURL_ANSWER") or "") end
+    if command == "strepoch" then return "1795560948" end
+    if command == "create_uuid" then return "00000000-0000-0000-0000-000000000001" end
     return "+OK Job-UUID: 00000000-0000-0000-0000-000000000000\n"
+  end
+  local Dbh = function(dsn)
+    local dbh = {}
+    function dbh.connected(self) return true end
+    function dbh.query(self, sql, callback)
+      emit("execute", to_hex("sql"), to_hex(sql))
+      return true
+    end
+    function dbh.release(self) end
+    return dbh
   end
   return {
     getGlobalVariable = function(name) return global_vars[name] end,
@@ -75,6 +94,8 @@ local function new_freeswitch()
       emit("log", to_hex(tostring(level)), to_hex(tostring(message)))
     end,
     API = function() return api end,
+    Dbh = Dbh,
+    msleep = function() end,
   }
 end
 
@@ -102,6 +123,14 @@ local baseline = {}
 for name in pairs(_G) do baseline[name] = true end
 
 local index = 0
+if hook_args then
+  emit("run", "1")
+  freeswitch = new_freeswitch()
+  argv = { [0] = "whistle_edge_events.lua" }
+  for word in from_hex(hook_args):gmatch("[^ ]+") do argv[#argv + 1] = word end
+  local ok, err = pcall(dofile, script)
+  if not ok then emit("error", to_hex(tostring(err))) end
+end
 for i = 3, #arg, 2 do
   index = index + 1
   emit("run", tostring(index))
