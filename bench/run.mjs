@@ -117,8 +117,9 @@ const xmlHeaders = (sw) => ({ "content-type": "application/x-www-form-urlencoded
 const kamHeaders = (sw) => ({ "content-type": "application/json", authorization: sw.basic });
 
 /** The directory sip_auth of a device's REGISTER through `sw`, from `ip`: the edge must answer with the device. */
-async function verifyRegister(sw, username, realm, password, ip) {
-  const body = withField(sipAuthBody(fx.sipAuthRegister, { username, realm, password, callId: `proof-${username}@${ip}` }), "ip", ip);
+async function verifyRegister(sw, username, realm, password, ip, callId) {
+  // The edge's proof vouches for the event of the same REGISTER only: the same Call-ID.
+  const body = withField(sipAuthBody(fx.sipAuthRegister, { username, realm, password, callId }), "ip", ip);
   const r = await requestOnce(server.port, { method: "POST", path: "/freeswitch/v1/xml", headers: xmlHeaders(sw), body });
   if (r.status !== 200 || !r.text.includes(`id="${username}"`)) throw new Error(`sip_auth of ${username}: ${r.status} ${r.text.slice(0, 200)}`);
 }
@@ -169,7 +170,7 @@ function scenarios(ctx) {
     // Each worker's device had its REGISTER verified through A just before (un-timed), as FreeSWITCH
     // does before every event: the edge believes a report for REGISTER_PROOF_WINDOW_MS (30 s).
     async prepare() {
-      for (const u of devices.event) await verifyRegister(A, u, realm, ctx.password(u), "127.0.0.1");
+      for (const u of devices.event) await verifyRegister(A, u, realm, ctx.password(u), "127.0.0.1", `ev-${u}@127.0.0.1`);
     },
     next: (w, i) => enc({ method: "POST", path: "/freeswitch/v1/events", headers: { "content-type": "application/x-www-form-urlencoded", "x-edge-token": A.credential },
       body: registerEventBody(fx.registerEvent, { username: devices.event[w], realm, callId: `ev-${devices.event[w]}@127.0.0.1`, contactPort: 6000 + w, expires: 3600, timestampUs: (eventTs += 1000) }) }),
@@ -254,7 +255,7 @@ async function seedMain(vars) {
     // As on FreeSWITCH, the switch has the edge verify the REGISTER's digest before it reports the
     // registration; the edge refuses a report no verified REGISTER vouches for (docs/security.md).
     const event = JSON.parse(decodeURIComponent(body.slice("event=".length)));
-    await verifyRegister(sw, event["from-user"], REALM, password(event["from-user"]), event["network-ip"]);
+    await verifyRegister(sw, event["from-user"], REALM, password(event["from-user"]), event["network-ip"], event["call-id"]);
     const r = await requestOnce(server.port, { method: "POST", path: "/freeswitch/v1/events", headers: { "content-type": "application/x-www-form-urlencoded", "x-edge-token": sw.credential }, body });
     if (r.status !== 200) throw new Error(`register event: ${r.status} ${r.text}`);
   };
