@@ -90,6 +90,22 @@ describe("sameSipUri, part by part", () => {
     expect(sameSipUri("sip:bob@host?Subject=Hi", "sip:bob@host?Topic=Hi")).toBe(false);
   });
 
+  it("a password or parameter value spelled null is a value like any other, not the absence of one", () => {
+    expect(sameSipUri("sip:bob@host", "sip:bob:null@host")).toBe(false);
+    expect(sameSipUri("sip:bob:null@host", "sip:bob@host")).toBe(false);
+    expect(sameSipUri("sip:bob:null@host", "sip:bob:NULL@host")).toBe(false);
+    expect(sameSipUri("sip:bob@host;lr", "sip:bob@host;lr=null")).toBe(false);
+    expect(sameSipUri("sip:bob@host;lr=null", "sip:bob@host;lr")).toBe(false);
+    expect(sameSipUri("sip:bob@host;lr=null", "sip:bob@host;LR=NULL")).toBe(true);
+  });
+
+  it("one readable and one unreadable URI are not equal, in either order", () => {
+    for (const unreadable of ["not a uri", "sip:b%zz@host", "sip:%ff@host", ""]) {
+      expect(sameSipUri("sip:bob@host", unreadable), unreadable).toBe(false);
+      expect(sameSipUri(unreadable, "sip:bob@host"), unreadable).toBe(false);
+    }
+  });
+
   it("an escape that is not UTF-8 makes the URI unreadable, wherever it is", () => {
     for (const text of ["sip:%ff@host", "sip:bob:%ff@host", "sip:bob@host;%ff=1", "sip:bob@host;x=%ff", "sip:bob@host?%ff=1", "sip:bob@host?x=%ff"]) {
       expect(sameSipUri(text, text), text).toBe(false);

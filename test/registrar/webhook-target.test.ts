@@ -75,4 +75,10 @@ describe("the reason an operator is given (the 422 problem's url field)", () => 
       expect(webhookTargetProblem(url, false), url).toBeNull();
     }
   });
+
+  it("a public name that starts with a digit is a name, not an address", () => {
+    for (const url of ["https://1password.example/", "https://4chan.example.net/hook", "https://123.example/", "https://1.2.3.example/", "https://9to5.example./x"]) {
+      expect(webhookTargetProblem(url, false), url).toBeNull();
+    }
+  });
 });
