@@ -168,6 +168,15 @@ describe("draining", () => {
     expect((await call("DELETE", `/switches/${B.id}/drain`)).body.state).not.toBe("draining");
   });
 
+  it("a drain set by another isolate counts here once this isolate's switch snapshot is older than SWITCH_CACHE_TTL_MS", async () => {
+    // This isolate loads its snapshot with A not draining.
+    expect(Number(directoryUser((await postXml(registerBody, A.basic)).text).params["sip-force-expires"])).toBeGreaterThanOrEqual(270);
+    // Another isolate's API call drained A: the catalog changed, this isolate's snapshot did not.
+    await env.CATALOG.prepare("UPDATE switches SET draining = 1 WHERE id = ?").bind(A.id).run();
+    settle();
+    expect(directoryUser((await postXml(registerBody, A.basic)).text).params["sip-force-expires"]).toBe("60");
+  });
+
   it("a draining switch that falls silent reads lost, its drain still set; undrained, the flag clears", async () => {
     const drained = await call("POST", `/switches/${B.id}/drain`);
     expect(drained.body).toMatchObject({ state: "draining", draining: true });
