@@ -127,6 +127,29 @@ describe("HMAC-SHA256", () => {
     expect(hex(await hmacSha256("secret-one", DATA))).not.toBe(hex(await hmacSha256("secret-two", DATA)));
   });
 
+  it("keeps the keys of up to 1,000 secrets imported, then starts over", () => {
+    let n = 0;
+    const fresh = () => `kept-secret-${++n}`;
+    // Import fresh secrets until the isolate's key cache starts over (whatever other tests left in it):
+    // at the latest with the 1,000th.
+    const first = fresh();
+    const firstKey = hmacKey(first);
+    let imported = 0;
+    while (imported <= 1_000 && hmacKey(first) === firstKey) {
+      hmacKey(fresh());
+      imported += 1;
+    }
+    expect(imported).toBeLessThanOrEqual(1_000);
+    // The cache now holds the last fresh secret and `first` (imported again just now).
+    const kept = hmacKey(first);
+    for (let i = 0; i < 998; i++) hmacKey(fresh());
+    // 1,000 secrets: all still kept.
+    expect(hmacKey(first)).toBe(kept);
+    // One more starts over.
+    hmacKey(fresh());
+    expect(hmacKey(first)).not.toBe(kept);
+  });
+
   it("SHA-256 of text in hex", async () => {
     expect(await sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   });

@@ -105,6 +105,25 @@ describe("withJitter", () => {
     expect(withJitter(0, 0.5, 0.3)).toBe(1);
   });
 
+  it("a fraction outside 0..1 counts as its nearest end, one that is not a finite number as 0", () => {
+    expect(withJitter(600, 2, 0)).toBe(1);
+    expect(withJitter(600, 2, 0.999999)).toBe(1200);
+    expect(withJitter(600, -0.5, 0)).toBe(600);
+    expect(withJitter(600, Number.NaN, 0)).toBe(600);
+    expect(withJitter(600, Number.POSITIVE_INFINITY, 0)).toBe(600);
+  });
+
+  it("a random point outside 0..1 counts as its nearest end, one that is not a finite number as the middle", () => {
+    expect(withJitter(600, 0.1, 5)).toBe(660);
+    expect(withJitter(600, 0.1, -3)).toBe(540);
+    expect(withJitter(600, 0.1, Number.NaN)).toBe(600);
+    expect(withJitter(600, 0.1, Number.NEGATIVE_INFINITY)).toBe(600);
+  });
+
+  it("an interval that is not a number comes out as 1 second", () => {
+    expect(withJitter(Number.NaN, 0.1, 0.3)).toBe(1);
+  });
+
   it("stays within seconds × (1 ± fraction), rounded, and at least 1", () => {
     fc.assert(
       fc.property(
