@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { createApi } from "./api/app";
 import { createFreeswitchApp } from "./freeswitch/app";
 import { createKamailioApp } from "./kamailio/app";
-import { answerError, problemResponse } from "./api/problem";
+import { answerError, problemResponse } from "./problem";
 import { registrarForRealm } from "./accounts";
 import type { Env } from "./env";
 import { recordCallback } from "./metrics/callbacks";

@@ -7,7 +7,7 @@ import { stringify } from "csv-stringify/sync";
 import { asc, gt } from "drizzle-orm";
 import { switches } from "../../catalog/schema";
 import { catalog } from "../catalog";
-import { lostAfterMs } from "../switches/credentials";
+import { lostAfterMs } from "../switches/fleet";
 import { type Api, deviceView, numberView, operatorOnly, problems, registrarFor, security } from "./common";
 import { AccountParams, Device, PhoneNumber, Switch } from "./schemas";
 import { switchView } from "./switches";

@@ -3,7 +3,7 @@
 // registration events, form (`event=<json>`) or JSON in, JSON out.
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { answerError, problemResponse } from "../api/problem";
+import { answerError, problemResponse } from "../problem";
 import type { Env } from "../env";
 import { noteKind, noteOutcome } from "../request-log";
 import { requireSwitch, type SwitchVariables } from "../switches/auth";

@@ -10,7 +10,7 @@ import { REGISTER_PROOF_WINDOW_MS } from "../../registrar/proof";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
 import { registrarForSwitch } from "../switches/scope";
-import { ProblemError } from "../api/problem";
+import { ProblemError } from "../problem";
 
 const text = z.string().trim().min(1).max(1024);
 const seconds = z.string().regex(/^\d{1,10}$/, "whole seconds").transform(Number);

@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
-import { answerError, problemResponse, ProblemError } from "../api/problem";
+import { answerError, problemResponse, ProblemError } from "../problem";
 import type { Env } from "../env";
 import { noteOutcome } from "../request-log";
 import { requireSwitch, type SwitchVariables } from "../switches/auth";

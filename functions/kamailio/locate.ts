@@ -10,7 +10,8 @@ import { canonicalSipUri, formatSipUri, parseSipUri, sameHostPort } from "../../
 import { accountIdForRealm } from "../accounts";
 import { destinationIn, locateNumber } from "../numbers";
 import type { Env } from "../env";
-import { fleet, type SwitchIdentity } from "../switches/credentials";
+import type { SwitchIdentity } from "../switches/credentials";
+import { fleet } from "../switches/fleet";
 import { registrarForSwitch, serves } from "../switches/scope";
 import { challengeFor, credentialsOrChallenge, type Asked } from "./credentials";
 import { decide, route, type Decision, type Target } from "./decision";

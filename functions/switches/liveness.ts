@@ -10,7 +10,8 @@ import { switches } from "../../catalog/schema";
 import { catalog } from "../catalog";
 import type { Env } from "../env";
 import { DEFAULT_DRAIN_EXPIRES } from "../../registrar/fleet";
-import { heardInSnapshot, lostAfterMs, snapshotLastSeen } from "./credentials";
+import { lostAfterMs } from "./fleet";
+import { heardInSnapshot, snapshotLastSeen } from "./snapshot";
 
 const lastWritten = new Map<string, number>();
 

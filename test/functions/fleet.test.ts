@@ -1,7 +1,7 @@
 // The switch fleet: callbacks keep a switch alive, a silent one is lost and its bindings are not
 // offered (but kept), a draining one moves its devices off and is avoided by calls.
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import inviteBody from "../fixtures/freeswitch/dialplan-INVITE-9196.body.txt?raw";
 import registerBody from "../fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
 import registerEvent from "../fixtures/freeswitch/event-sofia_register.json";
@@ -118,6 +118,31 @@ describe("a switch back from silence", () => {
       "bridge",
       "{sip_h_X-Edge-Realm=127.0.0.4}sofia/internal/sip:9196@127.0.0.5:5060",
     ]);
+  });
+
+  it("a switch really lost is read again once for the calls that arrive together, not once per call; the call after its return still sees it", async () => {
+    await registerOn("9196", "192.0.2.51", B);
+    await silentFor(B, 120_000);
+    // A carrier's calls through A's Kamailio (trusted, no digest): the first loads this isolate's snapshot.
+    const carrierCall = () =>
+      kamailio("locate", { method: "INVITE", requestUri: "sip:9196@127.0.0.4", from: "sip:carrier@198.51.100.20", authorization: "", source: "198.51.100.20:5060", callId: "carrier-1", trusted: "true" }, A);
+    expect((await carrierCall()).body).toMatchObject({ status: 480 });
+    const prepare = vi.spyOn(env.CATALOG, "prepare");
+    const rereads = () => prepare.mock.calls.filter(([query]) => /^select "id", "last_seen_at" from "switches" where/.test(query)).length;
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, carrierCall));
+      for (const answer of answers) expect(answer.body).toMatchObject({ status: 480 });
+      // Every call needed B read again; they arrived before the first read was sent, so they share it.
+      expect(rereads()).toBeGreaterThanOrEqual(1);
+      expect(rereads()).toBeLessThanOrEqual(2);
+
+      // B's first callback answered by another isolate: the very next call, the clock not moved, rings it.
+      await env.CATALOG.prepare("UPDATE switches SET last_seen_at = ? WHERE id = ?").bind(Date.now(), B.id).run();
+      const after = await carrierCall();
+      expect(after.body.targets).toEqual([{ uri: "sip:9196@127.0.0.4", destination: "sip:127.0.0.5:5060" }]);
+    } finally {
+      prepare.mockRestore();
+    }
   });
 
   it("any callback counts, a heartbeat too; a switch still silent keeps its fast 480", async () => {
