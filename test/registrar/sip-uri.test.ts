@@ -59,8 +59,9 @@ describe("parseSipUri", () => {
   });
 
   it("refuses a header without '=', with an empty name, or a character outside the grammar", () => {
-    for (const text of ["sip:host?", "sip:host?a", "sip:host?=b", "sip:host?a=b&", "sip:host?a=b&c", "sip:host?<a=b", "sip:host?a>=b", "sip:host?a=<b", "sip:host?a=b>", "sip:host?a=b c", "sip:host?a;=b", "sip:host?a=b;c"]) refused(text);
+    for (const text of ["sip:host?", "sip:host?a", "sip:host?=b", "sip:host?a=b&", "sip:host?a=b&c", "sip:host?Subject", "sip:host?a=b&Priority", "sip:host?<a=b", "sip:host?a>=b", "sip:host?a=<b", "sip:host?a=b>", "sip:host?a=b c", "sip:host?a;=b", "sip:host?a=b;c"]) refused(text);
     expect(parseSipUri("sip:host?a-_.!~*'()[]/?:+$%41=b-_.!~*'()[]/?:+$%41")?.headers).toEqual([["a-_.!~*'()[]/?:+$%41", "b-_.!~*'()[]/?:+$%41"]]);
+    expect(parseSipUri("sip:host?a=b&c=")?.headers).toEqual([["a", "b"], ["c", ""]]);
   });
 
   it("the port follows the last ':' outside an IPv6 reference and is 1-65535 in decimal digits", () => {
@@ -69,6 +70,9 @@ describe("parseSipUri", () => {
     expect(parseSipUri("sip:bob@host:1")?.port).toBe(1);
     expect(parseSipUri("sip:bob@host:65535")?.port).toBe(65_535);
     expect(parseSipUri("sip:bob@host:05060")?.port).toBe(5060);
+    // A one-letter host: the port's ':' is the second character.
+    expect(parseSipUri("sip:a:5060")).toMatchObject({ user: null, host: { text: "a" }, port: 5060 });
+    expect(parseSipUri("sip:bob@a:5070")).toMatchObject({ user: "bob", host: { text: "a" }, port: 5070 });
     for (const text of ["sip:bob@host:", "sip:bob@host:0", "sip:bob@host:65536", "sip:bob@host:99999", "sip:bob@host:123456", "sip:bob@host:+5060", "sip:bob@host:50a", "sip:bob@host: 5060", "sip:bob@host:5060 ", "sip:2001:db8::1", "sip:[2001:db8::1]:"]) refused(text);
   });
 
@@ -125,5 +129,10 @@ describe("sameHostPort", () => {
     expect(sameHostPort("sip:[2001:DB8:0:0::3]", "2001:db8::3:5060")).toBe(true);
     expect(sameHostPort("sip:10.0.0.5", "10.0.0.6:5060")).toBe(false);
     expect(sameHostPort("not a uri", "10.0.0.5:5060")).toBe(false);
+  });
+
+  it("reads the switch's address without the white space around it", () => {
+    expect(sameHostPort(" sip:10.0.0.5:5070\t", "10.0.0.5:5070")).toBe(true);
+    expect(sameHostPort(" sip:10.0.0.5 ", "10.0.0.5")).toBe(true);
   });
 });
