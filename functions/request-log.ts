@@ -37,12 +37,23 @@ interface Notes {
 
 type LogVariables = { requestLog: Notes; switch?: { id: string } };
 
+/**
+ * The switch callbacks by route. A kind is a log field and a metrics label, so it comes from this
+ * fixed set and never from the path itself: a path no route has would otherwise mint a new kind,
+ * and a new metrics series kept for good, per request.
+ */
+const CALLBACK_KINDS: Record<string, string> = {
+  "/kamailio/v1/authorize": "kamailio.authorize",
+  "/kamailio/v1/locate": "kamailio.locate",
+  "/kamailio/v1/keepalive": "kamailio.keepalive",
+  "/freeswitch/v1/xml": "freeswitch.xml",
+  "/freeswitch/v1/events": "freeswitch.event",
+};
+
 /** The kind of a request from its path alone; adapters refine it (`noteKind`). */
 export function kindOfPath(path: string): string {
   if (path.startsWith("/api/")) return "api";
-  const callback = /^\/(kamailio|freeswitch)\/v1\/([a-z]+)/.exec(path);
-  if (callback) return `${callback[1]}.${callback[2] === "events" ? "event" : callback[2]}`;
-  return "other";
+  return CALLBACK_KINDS[path] ?? "other";
 }
 
 const ACCOUNT_IN_PATH = /^\/api\/v1\/accounts\/([0-9a-f]{64})(?:\/|$)/;

@@ -138,6 +138,23 @@ describe("metrics endpoint", () => {
     expect((await scrape()).text).not.toContain(accountId);
   });
 
+  it("keeps one callback series per route: paths no route has add no series, however many there are", async () => {
+    const kinds = (text: string) =>
+      new Set(text.split("\n").filter((l) => l.startsWith("whistle_callback_duration_seconds_count")).map((l) => /kind="([^"]*)"/.exec(l)?.[1]));
+    const before = kinds((await scrape()).text);
+    for (let i = 0; i < 50; i++) {
+      for (const base of ["/freeswitch/v1/", "/kamailio/v1/"]) {
+        const response = await exports.default.fetch(new Request(`https://edge.test${base}scan${String.fromCharCode(97 + (i % 26))}${i}`, { method: "POST", body: "{}" }));
+        expect([401, 404]).toContain(response.status);
+      }
+    }
+    // Callbacks that exist still count: an unauthenticated one is answered, and counted under its route.
+    expect((await exports.default.fetch(new Request("https://edge.test/kamailio/v1/locate", { method: "POST", body: "{}" }))).status).toBe(401);
+    const after = kinds((await scrape()).text);
+    expect([...after].filter((k) => !before.has(k))).toEqual(before.has("kamailio.locate") ? [] : ["kamailio.locate"]);
+    for (const kind of after) expect(["kamailio.authorize", "kamailio.locate", "kamailio.keepalive", "freeswitch.directory", "freeswitch.dialplan", "freeswitch.xml", "freeswitch.event"]).toContain(kind);
+  });
+
   it("is for the operator only", async () => {
     const key = await call("POST", `/accounts/${accountId}/api-keys`, { body: { name: "metrics" } });
     expect(key.status).toBe(201);
