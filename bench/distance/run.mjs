@@ -25,7 +25,8 @@
 // Options: --delays 0,30,100 (added round trip, ms), --switches freeswitch,kamailio, --search S (15,
 // seconds per search step), --hold S (60), --reg-start N (10), --call-start N (5), --max-rate N
 // (640), --devices N (500), --label TEXT (results file suffix), --fs-dir DIR (FreeSWITCH files
-// instead of switches/freeswitch/, e.g. another revision's), --kamailio-cfg FILE (likewise), --quick (smoke: 0 and 30 ms, 4 s steps, 8 s holds), --keep (keep logs), --no-write.
+// instead of switches/freeswitch/, e.g. another revision's), --kamailio-cfg FILE (likewise), --quick (smoke: 0 and 30 ms, 4 s steps, 8 s holds), --keep (keep logs), --no-write,
+// --setup-only (the call setup time at each distance, without the REGISTER and call rate searches).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
@@ -66,6 +67,7 @@ const SHIPPED_FS = option("fs-dir", join(root, "switches", "freeswitch"));
 const KAMAILIO_CFG = option("kamailio-cfg", join(root, "switches", "kamailio", "kamailio.cfg"));
 const KEEP = flag("keep");
 const WRITE = !flag("no-write");
+const SETUP_ONLY = flag("setup-only"); // only the call setup time at 1 call/s, no rate searches
 const SUCCESS_MIN = 0.99;
 const SETUP_CALLS = QUICK ? 5 : 20;
 const DEADLINE_MS = 110 * 60_000;
@@ -428,6 +430,8 @@ async function measureSwitch(sw, roundTripMs) {
 
     log(`  call setup time at 1 call/s (${SETUP_CALLS} calls)`);
     const setup = await step("setup", sw, 1, SETUP_CALLS, callRun);
+    log(`  call setup p50 ${fmt(setup.latencyMs.p50)} ms, p90 ${fmt(setup.latencyMs.p90)} ms, ${(setup.successRatio * 100).toFixed(1)} % answered`);
+    if (SETUP_ONLY) return { roundTripMs, setup: { p50: setup.latencyMs.p50, p90: setup.latencyMs.p90, successRatio: setup.successRatio, run: setup }, registrations: null, calls: null };
     log(`  registrations`);
     const registrations = await search("REGISTER", sw, REG_START, registerRun);
     log(`  calls`);
@@ -610,8 +614,8 @@ function markdown(report) {
   for (const sw of report.results) {
     const zero = sw.distances.find((d) => d.roundTripMs === 0);
     for (const d of sw.distances) {
-      const r = d.registrations.hold;
-      const c = d.calls.hold;
+      const r = d.registrations?.hold;
+      const c = d.calls?.hold;
       const cell = (h, s) => (h ? `${h.held ? "" : "not held: "}${fmt(h.offered)}${s.topOfSearch && h.held ? " (top of search)" : ""}` : "—");
       const pct = (h) => (h ? `${(h.successRatio * 100).toFixed(2)} %` : "—");
       const lat = (h) => (h ? `${fmt(h.latencyMs.p50)} / ${fmt(h.latencyMs.p99)}` : "—");
@@ -625,7 +629,7 @@ function markdown(report) {
     if (!zero) continue;
     for (const d of sw.distances.filter((x) => x !== zero)) {
       const ratio = (a, b) => (b ? `${((a / b) * 100).toFixed(0)} %` : "—");
-      lines.push(`- ${sw.name}, +${d.roundTripMs} ms: REGISTER ${ratio(d.registrations.sustained, zero.registrations.sustained)}, calls ${ratio(d.calls.sustained, zero.calls.sustained)}, call setup +${fmt(d.setup.p50 - zero.setup.p50)} ms (${(d.roundTripMs ? (d.setup.p50 - zero.setup.p50) / d.roundTripMs : 0).toFixed(1)} round trips)`);
+      lines.push(`- ${sw.name}, +${d.roundTripMs} ms: REGISTER ${ratio(d.registrations?.sustained, zero.registrations?.sustained)}, calls ${ratio(d.calls?.sustained, zero.calls?.sustained)}, call setup +${fmt(d.setup.p50 - zero.setup.p50)} ms (${(d.roundTripMs ? (d.setup.p50 - zero.setup.p50) / d.roundTripMs : 0).toFixed(1)} round trips)`);
     }
   }
   return lines.join("\n") + "\n";
@@ -670,7 +674,7 @@ function writeReport(results, versions, machine, final = false) {
     name: "distance",
     date,
     command: `npm run bench:distance -- ${argv.join(" ")}`.trim(),
-    settings: { delaysMs: DELAYS, searchSeconds: SEARCH_S, holdSeconds: HOLD_S, regStart: REG_START, callStart: CALL_START, maxRate: MAX_RATE, devices: DEVICES, successMin: SUCCESS_MIN, flatRule: "median of the last third ≤ max(1.5 ×, + 50 ms) the median of the first third", addresses: IP },
+    settings: { setupOnly: SETUP_ONLY, delaysMs: DELAYS, searchSeconds: SEARCH_S, holdSeconds: HOLD_S, regStart: REG_START, callStart: CALL_START, maxRate: MAX_RATE, devices: DEVICES, successMin: SUCCESS_MIN, flatRule: "median of the last third ≤ max(1.5 ×, + 50 ms) the median of the first third", addresses: IP },
     machine,
     versions,
     measured: "registration = REGISTER, 401, REGISTER with digest, 200 (new Call-ID each); call = INVITE, 407, ACK, INVITE with digest, 180, 200, ACK, BYE, 200 to one registered SIPp UAS on the same switch; latency = first request sent to the final 200 (SIPp rtd); the delay proxy holds each byte for half the round trip each way and a new connection's first bytes for one more round trip",

@@ -1,5 +1,5 @@
 // mod_xml_curl dialplan requests: where does this call go? To the device's registrations on this
-// switch (`user/`), through each other switch that holds one (with the realm in X-Edge-Realm), to
+// switch (its contacts found by the switch itself, no further edge request), through each other switch that holds one (with the realm in X-Edge-Realm), to
 // the device a number points to, or nowhere: 480 for a device with no reachable registration,
 // 404 for an unknown destination.
 import type { DestinationResult } from "../../durable-objects/account-registrar/records";
@@ -12,6 +12,7 @@ import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
 import { fleet } from "../switches/fleet";
 import { registrarForSwitch, serves } from "../switches/scope";
+import { dialStringOf } from "./directory";
 import { field, type Form } from "./form";
 import { dialplanDocument, notFoundDocument } from "./xml";
 
@@ -109,7 +110,7 @@ async function actionsFor(
  * bridge string's separators (`,` `|` `{` `}`). A switch address that does not parse gives no leg.
  */
 function bridgeTarget(leg: Leg, username: string, realm: string, profile: string): string | null {
-  if (leg.kind === "local") return `user/${username}@${realm}`;
+  if (leg.kind === "local") return dialStringOf(username, realm);
   const peer = parseSipUri(leg.address);
   if (peer === null) return null;
   const uri = formatSipUri({ ...peer, scheme: "sip", user: username, password: null, headers: [] });

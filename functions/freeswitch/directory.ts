@@ -20,6 +20,17 @@ export const REFRESHED_VALUE = "refreshed";
 export const DIAL_STRING = "{presence_id=${dialed_user}@${dialed_domain}}${sofia_contact(${dialed_user}@${dialed_domain})}";
 
 /**
+ * The same dial-string for one device, written out: the dialplan bridges a callee registered on
+ * the asking switch with it, so the switch finds the contacts in its own registrations without a
+ * `user/` bridge and the directory request (`user_call`) that bridge costs. The username and realm
+ * are the device's as the API checked them (letters, digits and `._~+-`; a host name), so neither
+ * can close the expansion or the variable block.
+ */
+export function dialStringOf(username: string, realm: string): string {
+  return `{presence_id=${username}@${realm}}\${sofia_contact(${username}@${realm})}`;
+}
+
+/**
  * How long a FreeSWITCH nonce used without qop is remembered (good once). FreeSWITCH keeps such a
  * nonce for its profile's `nonce-ttl` (at least 60 s) plus 32 s (sofia_reg.c: the challenge's
  * insert into sip_authentication), and never extends it without a count: an hour covers any

@@ -65,33 +65,33 @@ async function freeswitchCall(host: string, realm = A_REALM): Promise<string | u
 describe("a call to another account's device", () => {
   it("stays in the caller's account without a call policy, on both switches", async () => {
     expect(await kamailioCall(`sip:9196@${B_REALM}`)).toEqual(["sip:9196@192.0.2.50:5060"]);
-    expect(await freeswitchCall(B_REALM)).toBe(`user/9196@${A_REALM}`);
+    expect(await freeswitchCall(B_REALM)).toBe(`{presence_id=9196@${A_REALM}}\${sofia_contact(9196@${A_REALM})}`);
   });
 
   it("reaches the callee's account when the caller's policy names it, on both switches", async () => {
     await setCalls(a, [b]);
     // Looked up in the callee's realm: B's 9196, never A's 9196 of the same name.
     expect(await kamailioCall(`sip:9196@${B_REALM}`)).toEqual(["sip:9196@192.0.2.60:5060"]);
-    expect(await freeswitchCall(B_REALM)).toBe(`user/9196@${B_REALM}`);
+    expect(await freeswitchCall(B_REALM)).toBe(`{presence_id=9196@${B_REALM}}\${sofia_contact(9196@${B_REALM})}`);
     // Calls inside the account are unchanged.
     expect(await kamailioCall(`sip:9196@${A_REALM}`)).toEqual(["sip:9196@192.0.2.50:5060"]);
-    expect(await freeswitchCall(A_REALM)).toBe(`user/9196@${A_REALM}`);
+    expect(await freeswitchCall(A_REALM)).toBe(`{presence_id=9196@${A_REALM}}\${sofia_contact(9196@${A_REALM})}`);
   });
 
   it("is decided by the caller's policy only: the callee naming the caller opens nothing", async () => {
     await setCalls(b, [a]);
     expect(await kamailioCall(`sip:9196@${B_REALM}`)).toEqual(["sip:9196@192.0.2.50:5060"]);
-    expect(await freeswitchCall(B_REALM)).toBe(`user/9196@${A_REALM}`);
+    expect(await freeswitchCall(B_REALM)).toBe(`{presence_id=9196@${A_REALM}}\${sofia_contact(9196@${A_REALM})}`);
     // B's devices now reach A's.
     expect(await kamailioCall(`sip:9196@${A_REALM}`, B_REALM, "s3cret-b-1000")).toEqual(["sip:9196@192.0.2.50:5060"]);
-    expect(await freeswitchCall(A_REALM, B_REALM)).toBe(`user/9196@${A_REALM}`);
+    expect(await freeswitchCall(A_REALM, B_REALM)).toBe(`{presence_id=9196@${A_REALM}}\${sofia_contact(9196@${A_REALM})}`);
   });
 
   it("stops when the operator empties the policy", async () => {
     await setCalls(a, [b]);
     await setCalls(a, []);
     expect(await kamailioCall(`sip:9196@${B_REALM}`)).toEqual(["sip:9196@192.0.2.50:5060"]);
-    expect(await freeswitchCall(B_REALM)).toBe(`user/9196@${A_REALM}`);
+    expect(await freeswitchCall(B_REALM)).toBe(`{presence_id=9196@${A_REALM}}\${sofia_contact(9196@${A_REALM})}`);
   });
 });
 

@@ -100,7 +100,7 @@ describe("FreeSWITCH callbacks from a switch outside its scope", () => {
     const carrier = withField(withField(inviteBody, "variable_sip_acl_authed_by", "carriers"), "Caller-Destination-Number", "+14155550177");
     expect(dialplanActions((await postXml(carrier, scoped.basic)).text)).toEqual([["respond", "404 Not Found"]]);
     expect(dialplanActions((await postXml(carrier, open.basic)).text)).toEqual([["respond", "480 Temporarily Unavailable"]]);
-    expect(dialplanActions((await postXml(inviteBody, open.basic)).text)).toContainEqual(["bridge", "user/9196@127.0.0.4"]);
+    expect(dialplanActions((await postXml(inviteBody, open.basic)).text)).toContainEqual(["bridge", "{presence_id=9196@127.0.0.4}${sofia_contact(9196@127.0.0.4)}"]);
   });
 });
 

@@ -118,7 +118,7 @@ describe("every string the API accepts renders as well-formed XML", () => {
         });
         expect(result.status).toBe("registered");
         const answer = await postXml(withField(inviteBody, "Caller-Destination-Number", username), sw.basic);
-        expect(dialplanActions(answer.text)).toContainEqual(["bridge", `user/${username}@127.0.0.4`]);
+        expect(dialplanActions(answer.text)).toContainEqual(["bridge", `{presence_id=${username}@127.0.0.4}\${sofia_contact(${username}@127.0.0.4)}`]);
         const directory = await postXml(withField(withField(userCallBody, "user", username), "domain", "127.0.0.4"), sw.basic);
         expect(directoryUser(directory.text).id).toBe(username);
         await call("DELETE", `/accounts/${account}/devices/${created.body.id}`);

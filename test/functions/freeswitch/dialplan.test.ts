@@ -33,7 +33,7 @@ async function registerOn(accountIdOf: string, username: string, realm: string, 
 }
 
 describe("dialplan", () => {
-  it("a callee registered on the asking switch is bridged locally through user/", async () => {
+  it("a callee registered on the asking switch is bridged to its contacts on that switch, with no user/ bridge (no directory request)", async () => {
     await registerOn(accountId, "9196", "127.0.0.4", "192.0.2.50", switchA.id);
     const answer = await postXml(inviteBody, switchA.basic);
     expect(answer.status).toBe(200);
@@ -42,7 +42,7 @@ describe("dialplan", () => {
     expect(doc.section.context.name).toBe("default");
     expect(dialplanActions(answer.text)).toEqual([
       ["set", "hangup_after_bridge=true"],
-      ["bridge", "user/9196@127.0.0.4"],
+      ["bridge", "{presence_id=9196@127.0.0.4}${sofia_contact(9196@127.0.0.4)}"],
     ]);
   });
 
@@ -57,7 +57,7 @@ describe("dialplan", () => {
     await registerOn(accountId, "9196", "127.0.0.4", "192.0.2.51", switchB.id);
     await registerOn(accountId, "9196", "127.0.0.4", "192.0.2.52", switchB.id);
     const bridge = dialplanActions((await postXml(inviteBody, switchA.basic)).text).find(([app]) => app === "bridge")![1];
-    expect(bridge.split(",").sort()).toEqual(["user/9196@127.0.0.4", "{sip_h_X-Edge-Realm=127.0.0.4}sofia/internal/sip:9196@127.0.0.5:5060"].sort());
+    expect(bridge.split(",").sort()).toEqual(["{presence_id=9196@127.0.0.4}${sofia_contact(9196@127.0.0.4)}", "{sip_h_X-Edge-Realm=127.0.0.4}sofia/internal/sip:9196@127.0.0.5:5060"].sort());
   });
 
   it("a device with no registration gets 480, an unknown destination 404", async () => {
@@ -78,19 +78,19 @@ describe("dialplan", () => {
     await call("POST", `/accounts/${accountId}/numbers`, { body: { number: "+14155550196", deviceId: callee.id } });
     await registerOn(accountId, "9196", "127.0.0.4", "192.0.2.50", switchA.id);
     const dialed = withField(inviteBody, "Caller-Destination-Number", "14155550196");
-    expect(dialplanActions((await postXml(dialed, switchA.basic)).text)).toContainEqual(["bridge", "user/9196@127.0.0.4"]);
+    expect(dialplanActions((await postXml(dialed, switchA.basic)).text)).toContainEqual(["bridge", "{presence_id=9196@127.0.0.4}${sofia_contact(9196@127.0.0.4)}"]);
   });
 });
 
 describe("calls between switches and from carriers", () => {
-  it("the second hop from a peer switch is routed to user/ on the switch that holds the callee", async () => {
+  it("the second hop from a peer switch is routed to the callee's contacts on the switch that holds it", async () => {
     const acme = (await freshAccount("acme.test")).id;
     await addDevice(acme, "1000", "acme-pass-1000");
     await registerOn(acme, "1000", "acme.test", "192.0.2.60", switchA.id);
     const answer = await postXml(secondHopBody, switchA.basic);
     expect(dialplanActions(answer.text)).toEqual([
       ["set", "hangup_after_bridge=true"],
-      ["bridge", "user/1000@acme.test"],
+      ["bridge", "{presence_id=1000@acme.test}${sofia_contact(1000@acme.test)}"],
     ]);
   });
 
@@ -132,7 +132,7 @@ describe("calls between switches and from carriers", () => {
       "bridge",
       "{sip_h_X-Edge-Realm=acme.test}sofia/internal/sip:2000@127.0.0.5:5060",
     ]);
-    expect(dialplanActions((await postXml(carrier, switchB.basic)).text)).toContainEqual(["bridge", "user/2000@acme.test"]);
+    expect(dialplanActions((await postXml(carrier, switchB.basic)).text)).toContainEqual(["bridge", "{presence_id=2000@acme.test}${sofia_contact(2000@acme.test)}"]);
     const nobody = withField(carrier, "Caller-Destination-Number", "+14155550999");
     expect(dialplanActions((await postXml(nobody, switchA.basic)).text)).toEqual([["respond", "404 Not Found"]]);
   });

@@ -81,7 +81,7 @@ describe("mod_xml_curl bodies", () => {
     await addDevice(acme.id, "1000", "acme-pass-1000");
     expect(directoryUser((await postXml(userCallBody, sw.basic)).text)).toMatchObject({ realm: "acme.test", id: "1000" });
     // 9196 is registered through this same switch: it bridges to its own registration.
-    expect(dialplanActions((await postXml(inviteBody, sw.basic)).text)).toContainEqual(["bridge", "user/9196@127.0.0.4"]);
+    expect(dialplanActions((await postXml(inviteBody, sw.basic)).text)).toContainEqual(["bridge", "{presence_id=9196@127.0.0.4}${sofia_contact(9196@127.0.0.4)}"]);
   });
 
   it("any mangled body gets a well-formed XML document and never a 500, and no callback fails on it", async () => {
