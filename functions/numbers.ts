@@ -3,21 +3,28 @@ import { eq, inArray } from "drizzle-orm";
 import type { AccountRegistrar } from "../durable-objects/account-registrar/AccountRegistrar";
 import type { DestinationResult } from "../durable-objects/account-registrar/records";
 import { numberCandidates } from "../registrar/routing";
-import { numbers } from "../catalog/schema";
+import { accounts, numbers } from "../catalog/schema";
 import { registrarForId } from "./accounts";
 import { catalog } from "./catalog";
 import type { Env } from "./env";
+import type { SwitchIdentity } from "./switches/credentials";
+import { servesAccount } from "./switches/scope";
 
-/** `serves`: the accounts the asking switch may act for (a number of any other account is unknown to it). */
-export async function locateNumber(env: Env, dialed: string, serves: (accountId: string) => boolean): Promise<DestinationResult> {
+/**
+ * The device a dialed number rings, for switch `asking`: one catalog read (the number's owner and
+ * the owner's jurisdiction), then one round trip to the owner's object. A number of an account the
+ * switch does not serve (outside its list, or of another jurisdiction) is unknown to it.
+ */
+export async function locateNumber(env: Env, dialed: string, asking: SwitchIdentity): Promise<DestinationResult> {
   const candidates = numberCandidates(dialed);
   if (candidates.length === 0) return { kind: "unknown" };
   const owner = await catalog(env)
-    .select({ accountId: numbers.accountId, number: numbers.number })
+    .select({ accountId: numbers.accountId, number: numbers.number, jurisdiction: accounts.jurisdiction })
     .from(numbers)
+    .innerJoin(accounts, eq(accounts.id, numbers.accountId))
     .where(candidates.length === 1 ? eq(numbers.number, candidates[0]!) : inArray(numbers.number, candidates))
     .get();
-  if (!owner || !serves(owner.accountId)) return { kind: "unknown" };
+  if (!owner || !servesAccount(asking, { id: owner.accountId, jurisdiction: owner.jurisdiction })) return { kind: "unknown" };
   const registrar = registrarForId(env, owner.accountId);
   return registrar ? destinationIn(registrar, owner.number) : { kind: "unknown" };
 }

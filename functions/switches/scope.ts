@@ -12,6 +12,15 @@ export function serves(caller: SwitchIdentity, accountId: string): boolean {
   return caller.accounts === null || caller.accounts.includes(accountId);
 }
 
+/**
+ * May this switch act for this account of the catalog (a number's owner)? Only for an account of
+ * its own jurisdiction (a realm names an object of the switch's jurisdiction, so no other is ever
+ * reached by realm either), and of its list when it has one.
+ */
+export function servesAccount(caller: SwitchIdentity, account: { id: string; jurisdiction: string | null }): boolean {
+  return account.jurisdiction === caller.jurisdiction && serves(caller, account.id);
+}
+
 /** The object of the account a switch named by realm; null when the account is outside the switch's scope. */
 export function registrarForSwitch(env: Env, caller: SwitchIdentity, realm: string): DurableObjectStub<AccountRegistrar> | null {
   const id = objectIdForRealm(env, realm, caller.jurisdiction);
