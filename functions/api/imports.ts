@@ -56,7 +56,7 @@ export function registerImportRoutes(api: Api) {
       if (read.records.length > MAX_IMPORT_ROWS) {
         throw new ProblemError(413, `a file holds at most ${MAX_IMPORT_ROWS} rows`, [{ field: "body", message: "too many rows" }]);
       }
-      const { devices, errors } = mapRecords(read.records, format, realm);
+      const { devices, errors } = await mapRecords(read.records, format, realm);
       const run = await runImport(
         c.env,
         stub,
@@ -118,5 +118,5 @@ async function readBody(c: ApiContext) {
     throw new ProblemError(415, "send the file as text/csv or application/json", [{ field: "Content-Type", message: "text/csv or application/json" }]);
   }
   const text = await c.req.text();
-  return type === "text/csv" ? readCsv(text, MAX_IMPORT_ROWS) : readJson(text, MAX_IMPORT_ROWS);
+  return type === "text/csv" ? await readCsv(text, MAX_IMPORT_ROWS) : readJson(text, MAX_IMPORT_ROWS);
 }

@@ -2,7 +2,11 @@
 // starts on) or JSON (an array of objects, or an object holding one under `rows` or `data`, as
 // Kazoo's API answers). Nested JSON objects are flattened to dotted names (`sip.username`), so a
 // CSV written from the same documents uses the same column names. Names are matched lowercase.
-import { parse } from "csv-parse/sync";
+// A CSV file is parsed a slice at a time, with a turn of the event loop between slices, so a
+// 100,000-row file never holds the isolate (and the callbacks it serves) for long.
+import { Buffer } from "node:buffer";
+import { parse } from "csv-parse/stream";
+import { nextTurn } from "./turns";
 
 /** One data row: its 1-based position, the line it starts on (CSV), its values by column name. */
 export interface SourceRecord {
@@ -15,26 +19,48 @@ export type ReadResult =
   | { ok: true; records: SourceRecord[]; columns: string[] }
   | { ok: false; line?: number; message: string };
 
-export function readCsv(text: string, maxRows: number): ReadResult {
-  let parsed: { record: string[]; info: { lines: number } }[];
+/** Bytes handed to the parser at once. */
+const CSV_SLICE_BYTES = 16 * 1024;
+
+export async function readCsv(text: string, maxRows: number): Promise<ReadResult> {
+  const parser = parse({ bom: true, info: true, skip_empty_lines: true, relax_column_count: true, to_line: maxRows + 2 });
+  const bytes = new TextEncoder().encode(text);
+  const writer = parser.writable.getWriter();
+  const reader = parser.readable.getReader();
+  // The parser works on bytes and keeps a character split between slices for the next one.
+  const feeding = (async () => {
+    for (let at = 0; at < bytes.length; at += CSV_SLICE_BYTES) {
+      await writer.write(Buffer.from(bytes.buffer, bytes.byteOffset + at, Math.min(CSV_SLICE_BYTES, bytes.length - at)));
+      await nextTurn();
+    }
+    await writer.close();
+  })().catch(() => {}); // a parse error reaches the reader too
+  let columns: string[] | null = null;
+  const records: SourceRecord[] = [];
   try {
-    parsed = parse(text, { bom: true, info: true, skip_empty_lines: true, relax_column_count: true, to_line: maxRows + 2 }) as never;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const { record, info } = value as { record: string[]; info: { lines: number } };
+      if (columns === null) {
+        columns = record.map((name) => name.trim().toLowerCase());
+        continue;
+      }
+      // info.lines is the line the record ends on; a quoted field may hold line breaks.
+      const breaks = record.reduce((n, field) => n + (field.match(/\r\n|\r|\n/g)?.length ?? 0), 0);
+      const values = new Map<string, unknown>();
+      columns.forEach((name, c) => {
+        if (name !== "" && record[c] !== undefined && !values.has(name)) values.set(name, record[c]);
+      });
+      records.push({ row: records.length + 1, line: info.lines - breaks, values });
+    }
   } catch (error) {
+    await feeding;
     const e = error as { message?: string; lines?: number };
     return { ok: false, ...(typeof e.lines === "number" && { line: e.lines }), message: e.message ?? "not CSV" };
   }
-  const [header, ...rest] = parsed;
-  if (!header) return { ok: false, message: "the file is empty" };
-  const columns = header.record.map((name) => name.trim().toLowerCase());
-  const records = rest.map(({ record, info }, i) => {
-    // info.lines is the line the record ends on; a quoted field may hold line breaks.
-    const breaks = record.reduce((n, field) => n + (field.match(/\r\n|\r|\n/g)?.length ?? 0), 0);
-    const values = new Map<string, unknown>();
-    columns.forEach((name, c) => {
-      if (name !== "" && record[c] !== undefined && !values.has(name)) values.set(name, record[c]);
-    });
-    return { row: i + 1, line: info.lines - breaks, values };
-  });
+  await feeding;
+  if (columns === null) return { ok: false, message: "the file is empty" };
   return { ok: true, records, columns: columns.filter((name) => name !== "") };
 }
 

@@ -5,6 +5,7 @@
 import type { z } from "@hono/zod-openapi";
 import { CallerIdNumber, DisplayName, E164, Password, Username } from "../api/schemas";
 import type { SourceRecord } from "./read";
+import { nextTurn } from "./turns";
 
 export const IMPORT_FORMATS = ["edge", "kamailio", "fusionpbx", "kazoo"] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
@@ -162,13 +163,20 @@ export function mapRecord(record: SourceRecord, format: ImportFormat, realm: str
   return { ok: true, device };
 }
 
-/** Map and check every record; a username or number named by an earlier row refuses the later one. */
-export function mapRecords(records: SourceRecord[], format: ImportFormat, realm: string): { devices: DeviceRow[]; errors: RowError[] } {
+/** Records checked between two turns of the event loop. */
+const MAP_SLICE_ROWS = 250;
+
+/**
+ * Map and check every record; a username or number named by an earlier row refuses the later one.
+ * A turn of the event loop after every slice of rows lets the isolate serve other requests meanwhile.
+ */
+export async function mapRecords(records: SourceRecord[], format: ImportFormat, realm: string): Promise<{ devices: DeviceRow[]; errors: RowError[] }> {
   const devices: DeviceRow[] = [];
   const errors: RowError[] = [];
   const usernames = new Map<string, number>();
   const numbers = new Map<string, number>();
-  for (const record of records) {
+  for (const [i, record] of records.entries()) {
+    if (i > 0 && i % MAP_SLICE_ROWS === 0) await nextTurn();
     const mapped = mapRecord(record, format, realm);
     if (!mapped.ok) {
       errors.push(mapped.error);

@@ -13,13 +13,14 @@ import { hex } from "../../registrar/bytes";
 import { catalog } from "../catalog";
 import type { Env } from "../env";
 import type { DeviceRow, RowError } from "./rows";
+import { nextTurn } from "./turns";
 
 /** Rows sent to the object per call. */
-export const STAGE_ROWS = 2_000;
+export const STAGE_ROWS = 500;
 /** Usernames and numbers looked up per call. */
 const LOOKUP_ROWS = 1_000;
-/** Digests computed at once. */
-const HASH_BATCH = 500;
+/** Digests computed between two turns of the event loop. */
+const HASH_BATCH = 100;
 /** D1 takes at most 100 bound parameters per statement. */
 const D1_CHUNK = 30;
 
@@ -57,6 +58,9 @@ export async function runImport(
     }
     jobId = opened.value.id;
     for (let i = 0; i < staged.length; i += STAGE_ROWS) {
+      // A turn of the event loop between calls: answers to the object come back without any wait
+      // on the network, and would otherwise keep other requests of the isolate waiting.
+      if (i > 0) await nextTurn();
       if (!(await stub.stageImport(jobId, staged.slice(i, i + STAGE_ROWS)))) throw new Error(`import ${jobId} stopped receiving`);
     }
     const started = await stub.startImport(jobId);
@@ -153,6 +157,7 @@ async function releaseNumbers(env: Env, accountId: string, claimed: string[]): P
 async function hashed(devices: DeviceRow[], realm: string): Promise<StagedRow[]> {
   const out: StagedRow[] = [];
   for (let i = 0; i < devices.length; i += HASH_BATCH) {
+    if (i > 0) await nextTurn();
     out.push(
       ...(await Promise.all(
         devices.slice(i, i + HASH_BATCH).map(async (d): Promise<StagedRow> => {

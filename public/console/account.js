@@ -40,7 +40,9 @@ export async function openAccount(id) {
   setLive("connecting", "Connecting…");
   $("account-title").textContent = account.name;
   $("account-realm").textContent = account.realm;
-  for (const form of [$("create-device-form")]) clearErrors(form);
+  for (const form of [$("create-device-form"), $("import-form")]) clearErrors(form);
+  $("import-form").reset();
+  $("import-progress").hidden = true;
   show("view-account", account.name);
   await Promise.all([refreshDevices(), refreshNumbers()]);
   await refreshRegistrations();
@@ -51,6 +53,7 @@ export async function openAccount(id) {
 
 export function leaveAccount() {
   leaveChart();
+  state.importFollow = null;
   const socket = state.socket;
   state.socket = null;
   if (socket) socket.close(1000, "leaving");

@@ -10,12 +10,17 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body, key = state.key) {
+/**
+ * `body` is sent as JSON; `raw` ({ type, text }) sends a file's text as it is, with its own
+ * content type (an import's CSV or JSON).
+ */
+export async function api(method, path, body, key = state.key, raw = undefined) {
   const headers = { authorization: `Bearer ${key}` };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  if (raw !== undefined) headers["content-type"] = raw.type;
+  else if (body !== undefined) headers["content-type"] = "application/json";
   let response;
   try {
-    response = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await fetch(API + path, { method, headers, body: raw !== undefined ? raw.text : body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, { title: "Network error", detail: "the edge could not be reached; check the connection and try again" });
   }

@@ -3,6 +3,7 @@ import { ApiError } from "./api.js";
 import { onCreateDevice } from "./devices.js";
 import { $ } from "./dom.js";
 import { hideCredential } from "./fleet.js";
+import { onImport } from "./imports.js";
 import { route } from "./router.js";
 import { adopt, identify, onSignIn, signOut } from "./session.js";
 import { KEY_STORAGE, state } from "./state.js";
@@ -11,6 +12,7 @@ async function start() {
   $("sign-in-form").addEventListener("submit", onSignIn);
   $("sign-out").addEventListener("click", () => signOut());
   $("create-device-form").addEventListener("submit", onCreateDevice);
+  $("import-form").addEventListener("submit", onImport);
   $("credential-done").addEventListener("click", () => {
     hideCredential();
     $("switches-title").focus();

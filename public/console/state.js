@@ -34,4 +34,6 @@ export const state = {
   fleet: null,
   /** The account's chart while the account is open (chart.js). */
   chart: null,
+  /** The import being followed (imports.js): a token, replaced when another follow starts. */
+  importFollow: null,
 };

@@ -142,6 +142,31 @@ describe("errors per row", () => {
     expect((await devicesOf(account.id)).map((d) => d.username).sort()).toEqual(["3101", "3103"]);
   });
 
+  it("a file read in several slices: a quoted field and a multi-byte character split by a slice boundary, and line numbers after it", async () => {
+    const account = await createAccount();
+    // Rows of 40 bytes; the file passes 64 KiB, a boundary between the parser's 16 KiB slices, around data row 1,638.
+    const rows = Array.from({ length: 2_000 }, (_, i) => `${50_000 + i},pass-word-${String(i).padStart(6, "0")},Desk ${String(i).padStart(7, "0")}`);
+    const header = "username,password,callerIdName";
+    const bytes = (text: string) => new TextEncoder().encode(text).length;
+    const offsetOf = (row: number) => bytes([header, ...rows.slice(0, row - 1)].join("\n") + "\n");
+    // A row whose quoted name (with a comma) holds "ë" (2 bytes) on bytes 65,535 and 65,536: the
+    // boundary between the first two slices falls inside the character.
+    const prefix = (row: number) => `${50_000 + row - 1},pass-word-spanning,"Zo`;
+    let target = 1;
+    while (offsetOf(target + 1) + bytes(prefix(target + 1)) <= 65_535) target += 1;
+    const filler = "o".repeat(65_535 - offsetOf(target) - bytes(prefix(target)));
+    const name = `Zo${filler}ë, front desk`;
+    rows[target - 1] = `${prefix(target)}${filler}ë, front desk"`;
+    expect(offsetOf(target) + bytes(rows[target - 1]!.slice(0, rows[target - 1]!.indexOf("ë")))).toBe(65_535);
+    rows[1_999] = `${50_000 + 1_999},short,Desk last`; // data row 2,000, line 2,001
+    const { job } = await imported(account.id, [header, ...rows].join("\n"), "mode=good-rows");
+    expect(job).toMatchObject({ state: "done", total: 2_000, created: 1_999, refused: 1 });
+    expect(job.errors).toEqual([{ row: 2_000, line: 2_001, field: "password", message: "at least 8 characters" }]);
+    const devices = await devicesOf(account.id);
+    expect(devices.find((d) => d.username === String(50_000 + target - 1))?.callerIdName).toBe(name);
+    expect(devices.find((d) => d.username === "51998")?.callerIdName).toBe("Desk 0001998");
+  });
+
   it("a file that is not CSV, an unknown format or the wrong content type is a problem document", async () => {
     const account = await createAccount();
     const broken = await upload(account.id, 'username,password\n3201,"unclosed\n', "");
