@@ -190,6 +190,11 @@ export class AccountRegistrar extends DurableObject {
     return this.auth.lockout(deviceId);
   }
 
+  /** Everyone refused in the account now: locked devices and locked source addresses, at most `limit` of each. */
+  lockouts(limit: number): records.AccountLockouts {
+    return this.auth.lockouts(limit);
+  }
+
   /** Lift the device's lock and every source lock now, and forget the failures that led to them. */
   clearLockout(deviceId: string): Outcome<records.DeviceRecord> {
     return this.auth.clearLockout(deviceId);

@@ -21,6 +21,7 @@ import type { DeviceRecord, DigestFailure, NonceGuard } from "./records";
 import { RegisterProofs } from "./register-proofs";
 import { lockoutOf, toDevice, type AccountRow, type DeviceRow } from "./rows";
 import { SourceLocks, SOURCE_SWEEP_BATCH, type SourceLock } from "./source-locks";
+import type { AccountLockouts } from "./records";
 
 /** Device id under which a username the account does not have is counted (docs/security.md, "Enumeration"). */
 export const UNKNOWN_DEVICE_PREFIX = "unknown:";
@@ -152,6 +153,34 @@ export class Authentication {
     if (!device) return NO_DEVICE(deviceId);
     const now = Date.now();
     return ok({ deviceId, lockedUntil: isLocked(device.lockedUntil, now) ? device.lockedUntil : null, sources: this.sourceLocks.locked(deviceId, now) });
+  }
+
+  /**
+   * Everyone refused in the account now: the devices locked as a whole, and each source address
+   * locked out of a device (or of a username the account does not have), at most `limit` of each,
+   * the latest-ending first; `truncated` when either list had more.
+   */
+  lockouts(limit: number): AccountLockouts {
+    const now = Date.now();
+    const locked = this.devices.locked(now, limit + 1);
+    const sources = this.sourceLocks.lockedInAccount(now, limit + 1);
+    const known = sources.filter((s) => !s.deviceId.startsWith(UNKNOWN_DEVICE_PREFIX)).map((s) => s.deviceId);
+    const names = this.devices.usernames([...new Set(known)]);
+    return {
+      devices: locked.slice(0, limit).map((d) => ({ deviceId: d.id, username: d.username, lockedUntil: d.lockedUntil })),
+      sources: sources.slice(0, limit).map((s) => {
+        const unknown = s.deviceId.startsWith(UNKNOWN_DEVICE_PREFIX);
+        return {
+          deviceId: unknown ? null : s.deviceId,
+          username: unknown ? s.deviceId.slice(UNKNOWN_DEVICE_PREFIX.length) : (names.get(s.deviceId) ?? null),
+          source: s.source,
+          failures: s.failures,
+          lockedUntil: s.lockedUntil,
+          lastAt: s.lastAt,
+        };
+      }),
+      truncated: locked.length > limit || sources.length > limit,
+    };
   }
 
   /** Lift the device's lock and every source lock now, and forget the failures that led to them. */

@@ -1,7 +1,7 @@
 // The account's devices: their credentials (HA1 values only, never a password), caller ids, and
 // whether they are enabled or locked. Devices by username are kept in memory (device-cache.ts) for
 // the callbacks; every change to the devices table forgets them, committed or not.
-import { asc, eq, gt, inArray, sql } from "drizzle-orm";
+import { asc, desc, eq, gt, inArray, sql } from "drizzle-orm";
 import { randomId } from "../../registrar/bytes";
 import type { Account } from "./account";
 import type { Bindings } from "./bindings";
@@ -45,6 +45,18 @@ export class Devices {
   byId(deviceId: string): DeviceRow | undefined {
     if (!this.account.hasSchema) return undefined;
     return this.byIdQuery.get({ deviceId });
+  }
+
+  /** Devices locked at `now` (their own lock: wrong digests from many addresses), the latest-ending first, at most `limit`. */
+  locked(now: number, limit: number): { id: string; username: string; lockedUntil: number }[] {
+    if (!this.account.hasSchema) return [];
+    return this.db
+      .select({ id: devices.id, username: devices.username, lockedUntil: devices.lockedUntil })
+      .from(devices)
+      .where(gt(devices.lockedUntil, now))
+      .orderBy(desc(devices.lockedUntil), asc(devices.username))
+      .limit(limit)
+      .all() as { id: string; username: string; lockedUntil: number }[];
   }
 
   /** Usernames by device id (the events of a sweep name their devices). */

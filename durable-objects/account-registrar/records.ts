@@ -177,3 +177,13 @@ export type RouteResult =
   | DigestFailure
   /** `elsewhere`: the caller's call policy sends the call to the account of this realm, to be looked up there. */
   | { status: "authorized"; destination: DestinationResult | { kind: "elsewhere"; realm: string } | null };
+
+/** Everyone refused in an account now (AccountRegistrar.lockouts). */
+export interface AccountLockouts {
+  /** Devices locked as a whole (wrong digests from many addresses). */
+  devices: { deviceId: string; username: string; lockedUntil: number }[];
+  /** Source addresses locked out of a device; `deviceId` null for a username the account does not have. */
+  sources: { deviceId: string | null; username: string | null; source: string; failures: number; lockedUntil: number; lastAt: number }[];
+  /** Either list had more than was asked for. */
+  truncated: boolean;
+}

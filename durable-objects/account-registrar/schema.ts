@@ -1,4 +1,5 @@
 // One account's state, in its AccountRegistrar object's SQLite storage.
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** The account this object serves: a single row (id = 1). */
@@ -44,7 +45,11 @@ export const devices = sqliteTable("devices", {
   lockedUntil: integer("locked_until"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
-});
+}, (t) => [
+  // Only devices ever locked have an entry (a partial index): the account's lockout list finds them
+  // without reading every device, and a new or imported device writes no entry here.
+  index("devices_locked_until").on(t.lockedUntil).where(sql`${t.lockedUntil} IS NOT NULL`),
+]);
 
 export const numbers = sqliteTable("numbers", {
   number: text("number").primaryKey(),

@@ -15,12 +15,18 @@ export interface SourceLock {
   lastAt: number;
 }
 
+/** A source lock in force anywhere in the account: the device's id as counted (`unknown:<username>` for a username the account does not have). */
+export interface AccountSourceLock extends SourceLock {
+  deviceId: string;
+}
+
 export class SourceLocks {
   private readonly readOne = `SELECT "window_start" AS "windowStart", "failures", "locked_until" AS "lockedUntil" FROM "auth_sources" WHERE "device_id" = ? AND "source" = ?`;
   private readonly upsert = `INSERT INTO "auth_sources" ("device_id", "source", "window_start", "failures", "locked_until", "last_at") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("device_id", "source") DO UPDATE SET "window_start" = excluded."window_start", "failures" = excluded."failures", "locked_until" = excluded."locked_until", "last_at" = excluded."last_at"`;
   private readonly deleteOne = `DELETE FROM "auth_sources" WHERE "device_id" = ? AND "source" = ?`;
   private readonly countOpen = `SELECT count(*) AS "n" FROM "auth_sources" WHERE "device_id" = ? AND "window_start" > ?`;
   private readonly lockedOf = `SELECT "source", "failures", "locked_until" AS "lockedUntil", "last_at" AS "lastAt" FROM "auth_sources" WHERE "device_id" = ? AND "locked_until" > ? ORDER BY "source"`;
+  private readonly lockedInAccountQuery = `SELECT "device_id" AS "deviceId", "source", "failures", "locked_until" AS "lockedUntil", "last_at" AS "lastAt" FROM "auth_sources" WHERE "locked_until" > ? ORDER BY "locked_until" DESC, "device_id", "source" LIMIT ?`;
   private readonly deleteDevice = `DELETE FROM "auth_sources" WHERE "device_id" = ?`;
   private readonly sweepSome = `DELETE FROM "auth_sources" WHERE rowid IN (SELECT rowid FROM "auth_sources" WHERE "window_start" <= ? AND ("locked_until" IS NULL OR "locked_until" <= ?) LIMIT ?) RETURNING 1`;
 
@@ -46,6 +52,14 @@ export class SourceLocks {
   /** The device's source locks in force at `now`. */
   locked(deviceId: string, now: number): SourceLock[] {
     return this.sql.exec<{ source: string; failures: number; lockedUntil: number; lastAt: number }>(this.lockedOf, deviceId, now).toArray();
+  }
+
+  /**
+   * Source locks in force at `now` across the account, the latest-ending first, at most `limit`. The
+   * table holds only the sources that failed within the window or are still locked (the sweep).
+   */
+  lockedInAccount(now: number, limit: number): AccountSourceLock[] {
+    return this.sql.exec<{ deviceId: string; source: string; failures: number; lockedUntil: number; lastAt: number }>(this.lockedInAccountQuery, now, limit).toArray();
   }
 
   clear(deviceId: string): void {

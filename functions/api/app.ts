@@ -12,6 +12,7 @@ import { registerEventRoutes } from "./events";
 import { registerFleetRoutes } from "./fleet";
 import { registerExportRoutes } from "./exports";
 import { MAX_IMPORT_BYTES, isImportUpload, registerImportRoutes } from "./imports";
+import { registerLockoutRoutes } from "./lockouts";
 import { registerMeRoute } from "./me";
 import { registerMetricsRoute } from "./metrics";
 import { registerWebhookRoutes } from "./webhooks";
@@ -71,6 +72,7 @@ export function createApi() {
   registerMeRoute(api);
   registerAccountRoutes(api);
   registerDeviceRoutes(api);
+  registerLockoutRoutes(api);
   registerNumberRoutes(api);
   registerImportRoutes(api);
   registerExportRoutes(api);

@@ -220,6 +220,33 @@ export const DeviceLockout = z
   })
   .openapi("DeviceLockout");
 
+export const LockoutsQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(200)
+    .openapi({ param: { name: "limit", in: "query" }, description: "At most this many locked devices, and this many locked sources (1-1000, default 200)." }),
+});
+
+export const AccountLockouts = z
+  .object({
+    devices: z
+      .array(z.object({ deviceId: z.string(), username: z.string(), lockedUntil: Timestamp }))
+      .openapi({ description: "Devices locked as a whole (wrong digests from many addresses), the latest-ending lock first." }),
+    sources: z
+      .array(
+        SourceLock.extend({
+          deviceId: z.string().nullable().openapi({ description: "The device the address is locked out of; null for a username the account does not have." }),
+          username: z.string().nullable(),
+        }),
+      )
+      .openapi({ description: "Source addresses locked out of one device (or one unknown username) each, the latest-ending lock first." }),
+    truncated: z.boolean().openapi({ description: "Either list had more entries than `limit`." }),
+  })
+  .openapi("AccountLockouts");
+
 const AuthCounts = z
   .object({
     ok: z.number().int().openapi({ description: "Right digests (a REGISTER the registrar rules then refused included)." }),

@@ -4,6 +4,7 @@ import { leaveChart, openChart } from "./chart.js";
 import { refreshDevices } from "./devices.js";
 import { $ } from "./dom.js";
 import { connectEvents, setLive } from "./events.js";
+import { refreshLockouts } from "./lockouts.js";
 import { refreshNumbers } from "./numbers.js";
 import { bannerError, clearErrors } from "./problems.js";
 import { refreshRegistrations, tick } from "./registrations.js";
@@ -44,7 +45,8 @@ export async function openAccount(id) {
   $("import-form").reset();
   $("import-progress").hidden = true;
   show("view-account", account.name);
-  await Promise.all([refreshDevices(), refreshNumbers()]);
+  $("lockouts-body").replaceChildren();
+  await Promise.all([refreshDevices(), refreshNumbers(), refreshLockouts()]);
   await refreshRegistrations();
   connectEvents();
   openChart();

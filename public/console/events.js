@@ -2,6 +2,7 @@
 import { accountPath, api } from "./api.js";
 import { chartSoon } from "./chart.js";
 import { refreshDevices } from "./devices.js";
+import { lockoutsSoon } from "./lockouts.js";
 import { $, announce, element, formatTime } from "./dom.js";
 import { refreshRegistrations, scheduleRegistrationsRefresh } from "./registrations.js";
 import { API, EVENTS_PROTOCOL, state } from "./state.js";
@@ -97,9 +98,11 @@ function onEvent(event) {
     scheduleRegistrationsRefresh();
   } else if (event.type === "source.locked") {
     announce(`${text}.`);
+    lockoutsSoon();
   } else if (event.type === "device.locked" || event.type === "device.unlocked") {
     announce(`${text}.`);
     refreshDevices();
+    lockoutsSoon();
   }
 }
 

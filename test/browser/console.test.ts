@@ -278,6 +278,24 @@ describe("the web console", () => {
     expect(await page.locator("#activity li", { hasText: /^\S+\s+(auth|source)\.\w+$/ }).count()).toBe(0);
     expect(pageErrors).toEqual([]);
   });
+
+  it("lists the address locked out of a device in the account's lockouts, and clears it from there", async () => {
+    // The address the test above locked out of 1001 (the list was re-read on its source.locked event).
+    const row = page.locator("#lockouts-body tr", { hasText: "198.51.100.7" });
+    await row.waitFor();
+    expect(await page.locator("#lockouts-empty").isHidden()).toBe(true);
+    expect(await row.getAttribute("data-username")).toBe("1001");
+    expect(await row.innerText()).toMatch(/1001\s+198\.51\.100\.7\s+6\s+/);
+    await shot(page, "console-lockouts");
+    await row.getByRole("button", { name: "Clear lockout" }).click();
+    await expect.poll(() => page.locator("#lockouts-body tr").count()).toBe(0);
+    expect(await page.locator("#lockouts-empty").isVisible()).toBe(true);
+    await page.locator("#announcer", { hasText: "The lockout of device 1001 is cleared." }).waitFor();
+    // The address is served again.
+    const device = edge.demo.devices.find((d) => d.username === "1001")!;
+    await verifiedRegister(edge.base, edge.demo.switch.credential, { realm: edge.demo.account.realm, username: "1001", password: device.password, ip: "198.51.100.7", callId: "console-lockout-cleared" });
+    expect(pageErrors).toEqual([]);
+  });
 });
 
 /** The account's newest event sequence number, from the paged events API. */

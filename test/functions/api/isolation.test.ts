@@ -42,6 +42,7 @@ const ACCOUNT_ROUTES: AccountRoute[] = [
   { operation: "DELETE /accounts/{accountId}/devices/{deviceId}", path: (t) => `/accounts/${t.id}/devices/${t.deviceId}`, field: "accountId" },
   { operation: "GET /accounts/{accountId}/devices/{deviceId}/lockout", path: (t) => `/accounts/${t.id}/devices/${t.deviceId}/lockout`, field: "accountId" },
   { operation: "DELETE /accounts/{accountId}/devices/{deviceId}/lockout", path: (t) => `/accounts/${t.id}/devices/${t.deviceId}/lockout`, field: "accountId" },
+  { operation: "GET /accounts/{accountId}/lockouts", path: (t) => `/accounts/${t.id}/lockouts`, field: "accountId" },
   { operation: "POST /accounts/{accountId}/numbers", path: (t) => `/accounts/${t.id}/numbers`, body: { number: "+14155559999" }, field: "accountId" },
   { operation: "GET /accounts/{accountId}/numbers", path: (t) => `/accounts/${t.id}/numbers`, field: "accountId" },
   { operation: "GET /accounts/{accountId}/numbers/{number}", path: (t) => `/accounts/${t.id}/numbers/${encodeURIComponent(t.number)}`, field: "accountId" },

@@ -22,6 +22,7 @@ const SERVED = [
   "DELETE /accounts/{accountId}/devices/{deviceId}",
   "GET /accounts/{accountId}/devices/{deviceId}/lockout",
   "DELETE /accounts/{accountId}/devices/{deviceId}/lockout",
+  "GET /accounts/{accountId}/lockouts",
   "POST /accounts/{accountId}/numbers",
   "GET /accounts/{accountId}/numbers",
   "GET /accounts/{accountId}/numbers/{number}",

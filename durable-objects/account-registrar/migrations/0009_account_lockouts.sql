@@ -1,0 +1,1 @@
+CREATE INDEX `devices_locked_until` ON `devices` (`locked_until`) WHERE "devices"."locked_until" IS NOT NULL;
