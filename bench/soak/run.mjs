@@ -7,7 +7,8 @@
 //
 // Options: --requests N (600000), --concurrency N (16), --sample S (seconds between samples, 2),
 // --gc-every N (every Nth sample also forces a full GC through the inspector and reads the heap
-// after it, 10), --label NAME (results file name part, default "soak"), --quick (30,000 requests).
+// after it, 10), --label NAME (results file name part, default "soak"), --quick (30,000 requests),
+// --no-heap (no inspector: RSS only), --report FILE (the analysis and tables again from a results file).
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -512,56 +513,86 @@ async function main() {
   process.stdout.write("\n");
   inspector.close();
 
-  // Flat after warm-up: slopes over the second half of the requests.
-  const half = samples.filter((s) => s.requests >= REQUESTS / 2);
-  const per100k = (key, from) => {
-    const pts = from.filter((s) => typeof s[key] === "number").map((s) => ({ x: s.requests / 100_000, y: s[key] }));
-    return pts.length >= 3 ? fit(pts) : null;
-  };
-  const rssFit = per100k("rss", half);
-  const heapGcFit = per100k("heapAfterGc", half);
-  const scrapeFit = scrapes.filter((s) => s.requests >= REQUESTS / 2).length >= 3 ? fit(scrapes.filter((s) => s.requests >= REQUESTS / 2).map((s) => ({ x: s.requests / 100_000, y: s.lines }))) : null;
   const first = samples[0];
   const last = samples[samples.length - 1];
-  const result = {
+  const raw = {
     date: startedAt.toISOString(),
     label: LABEL,
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), nice, loadAverageAtStart: first.loadAverage, loadAverageAtEnd: os.loadavg()[0], loadAverageMean: samples.reduce((n, s) => n + s.loadAverage, 0) / samples.length },
-    server: "Miniflare 5 (workerd) serving the wrangler deploy --dry-run bundle; load on the edge Worker's direct socket; the Worker's log lines dropped by the bench (handleStructuredLogs), V8 inspector attached for heap readings",
+    server: `Miniflare 5 (workerd) serving the wrangler deploy --dry-run bundle; load on the edge Worker's direct socket; the Worker's log lines dropped by the bench (handleStructuredLogs)${HEAP ? "; V8 inspector attached for heap readings" : "; no inspector"}`,
     requests: count,
     refreshesAnsweredRefreshed: mix.refreshed(),
     concurrency: CONCURRENCY,
     mix: Object.fromEntries(MIX.map(([k, w]) => [k, { share: w / MIX.reduce((n, [, x]) => n + x, 0), sent: mix.counts[k] }])),
     load: { seconds: load.seconds, rps: load.requests / load.seconds, p50: load.p50, p99: load.p99, max: load.max, errors: load.errors, firstErrors },
     workerdCpuSecondsPerRequest: last.cpuSeconds / count,
-    threshold: { flatMiBPer100k: FLAT_MIB_PER_100K },
-    rss: { start: first.rss, end: last.rss, max: Math.max(...samples.map((s) => s.rss)), secondHalfSlopeMiBPer100k: rssFit?.slope ?? null, secondHalfResidualMiB: rssFit?.residual ?? null, flat: rssFit ? Math.abs(rssFit.slope) < FLAT_MIB_PER_100K : null },
-    heapAfterGc: { first: samples.find((s) => s.heapAfterGc)?.heapAfterGc ?? null, last: last.heapAfterGc ?? null, secondHalfSlopeMiBPer100k: heapGcFit?.slope ?? null, flat: heapGcFit ? Math.abs(heapGcFit.slope) < FLAT_MIB_PER_100K : null },
-    metricsScrape: { first: scrapes[0], last: scrapes[scrapes.length - 1], secondHalfLinesPer100k: scrapeFit?.slope ?? null },
     samples,
     scrapes,
   };
+  writeResults(raw);
+}
+
+/**
+ * Flat after warm-up: least-squares slopes over the second half of the requests, of the RSS as
+ * sampled, of the RSS right after a forced full collection (the young generation's ebb and flow
+ * taken out), of its anonymous part, and of the V8 heap after that collection. Writes
+ * bench/results/<date>-<label>.{json,svg,md}.
+ */
+function writeResults(raw) {
+  const { samples, scrapes, requests: count } = raw;
+  const half = samples.filter((s) => s.requests >= count / 2);
+  const per100k = (key, from) => {
+    const pts = from.filter((s) => typeof s[key] === "number").map((s) => ({ x: s.requests / 100_000, y: s[key] }));
+    return pts.length >= 3 ? fit(pts) : null;
+  };
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  const measure = (key) => {
+    const f = per100k(key, half);
+    const values = samples.filter((s) => typeof s[key] === "number").map((s) => s[key]);
+    return { first: values[0] ?? null, last: values.at(-1) ?? null, max: values.length ? Math.max(...values) : null, secondHalfSlopeMiBPer100k: f?.slope ?? null, secondHalfResidualMiB: f?.residual ?? null, flat: f ? Math.abs(f.slope) < FLAT_MIB_PER_100K : null };
+  };
+  const halfScrapes = scrapes.filter((s) => s.requests >= count / 2);
+  const scrapeFit = halfScrapes.length >= 3 ? fit(halfScrapes.map((s) => ({ x: s.requests / 100_000, y: s.lines }))) : null;
+  const result = {
+    ...raw,
+    threshold: { flatMiBPer100k: FLAT_MIB_PER_100K },
+    rss: measure("rss"),
+    rssAfterGc: measure("rssAfterGc"),
+    rssAnon: measure("rssAnon"),
+    heapAfterGc: measure("heapAfterGc"),
+    metricsScrape: { first: scrapes[0], last: scrapes[scrapes.length - 1], secondHalfLinesPer100k: scrapeFit?.slope ?? null },
+  };
+  // Keep samples and scrapes last in the file.
+  delete result.samples;
+  delete result.scrapes;
+  Object.assign(result, { samples, scrapes });
+  const date = raw.date.slice(0, 10);
   const dir = join(root, "bench", "results");
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `${date}-${LABEL}`);
+  const base = join(dir, `${date}-${raw.label}`);
   writeFileSync(`${base}.json`, JSON.stringify(result, null, 1) + "\n");
   writeFileSync(`${base}.svg`, svgChart(samples, `Soak ${date}: ${count.toLocaleString("en")} mixed callbacks, workerd RSS and V8 heap`));
+  const mib = (v, d = 0) => (typeof v === "number" ? `${v.toFixed(d)} MiB` : "–");
+  const row = (name, m, d = 0) => `| ${name} | ${mib(m.first, d)} | ${mib(m.last, d)} | ${mib(m.max, d)} | ${m.secondHalfSlopeMiBPer100k?.toFixed(2) ?? "–"} (residual ${m.secondHalfResidualMiB?.toFixed(1) ?? "–"} MiB) | ${m.flat === null ? "–" : m.flat ? "yes" : "**no**"} |`;
   const md = [
     `# Soak, ${result.date}`,
     "",
-    `${count.toLocaleString("en")} requests (${CONCURRENCY} connections) in ${load.seconds.toFixed(0)} s (${Math.round(result.load.rps)} req/s; p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms; ${load.errors} wrong answers), nice ${nice}, 1-minute load average ${first.loadAverage.toFixed(1)} at the start, ${result.machine.loadAverageAtEnd.toFixed(1)} at the end (mean ${result.machine.loadAverageMean.toFixed(1)}).`,
+    `${count.toLocaleString("en")} requests (${raw.concurrency} connections) in ${raw.load.seconds.toFixed(0)} s (${Math.round(raw.load.rps)} req/s; p50 ${raw.load.p50.toFixed(2)} ms, p99 ${raw.load.p99.toFixed(2)} ms; ${raw.load.errors} wrong answers), nice ${raw.machine.nice}, 1-minute load average ${first.loadAverage.toFixed(1)} at the start, ${raw.machine.loadAverageAtEnd.toFixed(1)} at the end (mean ${raw.machine.loadAverageMean.toFixed(1)}). ${raw.server}.`,
     "",
     "| share | what | sent |",
     "|---:|---|---:|",
-    ...MIX.map(([k, w]) => `| ${w} % | ${k} | ${mix.counts[k].toLocaleString("en")} |`),
+    ...Object.entries(raw.mix).map(([k, m]) => `| ${Math.round(m.share * 100)} % | ${k} | ${m.sent.toLocaleString("en")} |`),
     "",
-    "| measure | start | end | max | slope over the second half, MiB per 100k requests | flat (< " + FLAT_MIB_PER_100K + ") |",
+    `| measure | first | last | max | slope over the second half, MiB per 100k requests | flat (< ${FLAT_MIB_PER_100K}) |`,
     "|---|---:|---:|---:|---:|---|",
-    `| workerd RSS | ${first.rss.toFixed(0)} MiB | ${last.rss.toFixed(0)} MiB | ${result.rss.max.toFixed(0)} MiB | ${rssFit?.slope.toFixed(2)} (residual ${rssFit?.residual.toFixed(1)} MiB) | ${result.rss.flat ? "yes" : "**no**"} |`,
-    `| V8 heap after a full GC | ${result.heapAfterGc.first?.toFixed(1)} MiB | ${result.heapAfterGc.last?.toFixed(1)} MiB | – | ${heapGcFit?.slope.toFixed(3)} | ${result.heapAfterGc.flat ? "yes" : "**no**"} |`,
-    `| metrics scrape, sample lines | ${scrapes[0]?.lines} | ${scrapes[scrapes.length - 1]?.lines} | – | ${scrapeFit?.slope.toFixed(1)} lines | – |`,
+    row("workerd RSS", result.rss),
+    row("workerd RSS right after a forced full GC", result.rssAfterGc),
+    row("workerd anonymous RSS", result.rssAnon),
+    row("V8 heap after a full GC", result.heapAfterGc, 1),
+    `| metrics scrape, sample lines | ${scrapes[0]?.lines} | ${scrapes[scrapes.length - 1]?.lines} | – | ${scrapeFit?.slope.toFixed(1) ?? "–"} lines | – |`,
     "",
-    `![RSS and heap over the run](${date}-${LABEL}.svg)`,
+    `![RSS and heap over the run](${date}-${raw.label}.svg)`,
     "",
   ].join("\n");
   writeFileSync(`${base}.md`, md);
@@ -570,7 +601,10 @@ async function main() {
 }
 
 try {
-  await main();
+  // --report FILE: the analysis, chart and tables again from a results file's samples.
+  const report = option("report", null);
+  if (report) writeResults(JSON.parse(readFileSync(report, "utf8")));
+  else await main();
 } catch (error) {
   console.error(`\nsoak failed: ${error.stack ?? error}`);
   process.exitCode = 1;
