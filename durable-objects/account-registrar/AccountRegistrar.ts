@@ -1,37 +1,36 @@
 // The single authority for one account: its devices, numbers and live registrations. This class is
 // the RPC face only: each method hands its work to the module of its concern (account.ts,
-// devices.ts, numbers.ts, authentication.ts, bindings.ts, destinations.ts, expiry.ts,
-// event-stream.ts, webhook-subscriptions.ts), and the rules to the registrar core (registrar/).
+// devices.ts, numbers.ts, switch-verbs.ts for the switch callbacks, authentication.ts, bindings.ts,
+// destinations.ts, import-jobs.ts, expiry.ts, event-stream.ts, webhook-subscriptions.ts), and the
+// rules to the registrar core (registrar/).
 import { DurableObject } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/durable-sqlite";
-import { forcedInterval, drainRegister } from "../../registrar/policy";
 import type { Binding, RegisterRequest } from "../../registrar/types";
 import { Account } from "./account";
-import { Authentication, type Authenticated } from "./authentication";
+import { Authentication } from "./authentication";
 import { Bindings } from "./bindings";
 import { CommitGroup } from "./commit-group";
 import { Destinations } from "./destinations";
-import { DeviceImports, IMPORT_RESUME_AFTER_MS, type ImportJob, type ImportOpening, type StagedRow } from "./device-import";
+import { DeviceImports, type ImportJob, type ImportOpening, type StagedRow } from "./device-import";
 import { Devices } from "./devices";
 import { EventLog, type RegistrarEvent } from "./events";
 import { EventStream } from "./event-stream";
 import { Alarm, runAlarm } from "./expiry";
+import { ImportJobs } from "./import-jobs";
 import { Counters, SqlMeter, type Usage } from "./meter";
 import { gatherMetrics, type AccountMetrics } from "./metrics";
-import type { NonceUse } from "./nonce-uses";
 import { Numbers } from "./numbers";
-import { ok, refuse, type Outcome } from "./outcome";
+import type { Outcome } from "./outcome";
 import type * as records from "./records";
-import { credentialsOf, policyOf, type Db } from "./rows";
+import type { Db } from "./rows";
 import * as schema from "./schema";
+import { SwitchVerbs } from "./switch-verbs";
 import { WebhookSubscriptions } from "./webhook-subscriptions";
-import { DEFAULT_WEBHOOK_POLICY, WebhookDispatcher, type WebhookView } from "./webhooks";
+import { WebhookDispatcher, webhookPolicyOf, type WebhookView } from "./webhooks";
 
 export { SWEEP_BATCH } from "./bindings";
 export { UNKNOWN_DEVICE_PREFIX } from "./authentication";
 export { NONCE_SWEEP_INTERVAL_MS } from "./expiry";
-
-const noDevice = (username: string) => refuse("not_found", `no device ${username} in this account`, "username");
 
 export class AccountRegistrar extends DurableObject {
   private readonly db: Db;
@@ -51,8 +50,9 @@ export class AccountRegistrar extends DurableObject {
   private readonly auth: Authentication;
   private readonly destinations: Destinations;
   private readonly webhooks: WebhookSubscriptions;
-  /** Bulk device imports, applied in chunks between the callbacks. */
-  private readonly imports: DeviceImports;
+  private readonly verbs: SwitchVerbs;
+  /** Bulk device imports, applied in chunks between the callbacks (the alarm resumes them). */
+  private readonly importJobs: ImportJobs;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -64,11 +64,7 @@ export class AccountRegistrar extends DurableObject {
     this.account = new Account(db, ctx.storage.sql);
     this.alarmClock = new Alarm(ctx.storage, this.meter);
     this.log = new EventLog(db);
-    this.dispatcher = new WebhookDispatcher(db, this.log, {
-      ...DEFAULT_WEBHOOK_POLICY,
-      retryBaseMs: Number(env.WEBHOOK_RETRY_BASE_MS ?? DEFAULT_WEBHOOK_POLICY.retryBaseMs) || DEFAULT_WEBHOOK_POLICY.retryBaseMs,
-      maxAttempts: Number(env.WEBHOOK_MAX_ATTEMPTS ?? DEFAULT_WEBHOOK_POLICY.maxAttempts) || DEFAULT_WEBHOOK_POLICY.maxAttempts,
-    }, () => env.WEBHOOK_ALLOW_PRIVATE === "true", () => this.account.hasSchema, this.counters);
+    this.dispatcher = new WebhookDispatcher(db, this.log, webhookPolicyOf(env), () => env.WEBHOOK_ALLOW_PRIVATE === "true", () => this.account.hasSchema, this.counters);
     this.stream = new EventStream(ctx, this.account, this.log, this.dispatcher, this.alarmClock);
     this.bindings = new Bindings(db, ctx.storage, metered.sql, this.account, this.group, this.stream, this.alarmClock);
     this.numbers = new Numbers(db, this.account, (deviceId) => this.devices.byId(deviceId));
@@ -76,7 +72,9 @@ export class AccountRegistrar extends DurableObject {
     this.auth = new Authentication(ctx.storage, metered.sql, this.account, this.devices, this.bindings, this.stream, this.alarmClock, this.group, this.counters);
     this.destinations = new Destinations(this.account, this.devices, this.numbers, this.bindings);
     this.webhooks = new WebhookSubscriptions(db, this.account, this.dispatcher, this.log);
-    this.imports = new DeviceImports({ db, sql: metered.sql, storage: ctx.storage, devicesChanged: (usernames) => this.devices.forgetUsernames(usernames) });
+    this.verbs = new SwitchVerbs(this.account, this.devices, this.auth, this.bindings, this.destinations, this.stream, this.group);
+    const imports = new DeviceImports({ db, sql: metered.sql, storage: ctx.storage, devicesChanged: (usernames) => this.devices.forgetUsernames(usernames) });
+    this.importJobs = new ImportJobs(this.account, imports, this.alarmClock);
     void ctx.blockConcurrencyWhile(async () => {
       await this.account.open();
       await this.alarmClock.open();
@@ -130,43 +128,34 @@ export class AccountRegistrar extends DurableObject {
     return this.devices.delete(deviceId);
   }
 
-  // ── bulk imports (device-import.ts) ──────────────────────────────────────
+  // ── bulk imports (import-jobs.ts, device-import.ts) ─────────────────────
 
   openImport(opening: ImportOpening): Outcome<ImportJob> {
-    if (!this.account.row()) return refuse("not_found", "no such account", "accountId");
-    const opened = this.imports.open(opening, Date.now());
-    return opened.ok ? ok(opened.job) : refuse("conflict", opened.detail, "body");
+    return this.importJobs.open(opening);
   }
 
-  /** Which of these usernames (a chunk's worth) are the account's devices, and which numbers it holds. */
   importLookups(usernames: string[], numbers: string[]): { usernames: string[]; numbers: string[] } {
-    if (!this.account.hasSchema) return { usernames: [], numbers: [] };
-    return { usernames: this.imports.existingUsernames(usernames), numbers: this.imports.heldNumbers(numbers) };
+    return this.importJobs.lookups(usernames, numbers);
   }
 
   stageImport(jobId: string, rows: StagedRow[]): boolean {
-    return this.account.hasSchema && this.imports.stage(jobId, rows, Date.now());
+    return this.importJobs.stage(jobId, rows);
   }
 
-  /** Every row received: the job applies them in the background (the alarm resumes it after a restart). */
-  async startImport(jobId: string): Promise<Outcome<ImportJob>> {
-    const job = this.account.hasSchema ? this.imports.start(jobId, Date.now()) : null;
-    if (!job) return refuse("not_found", `no import ${jobId} receiving rows in this account`, "importId");
-    await this.alarmClock.noLaterThan(Date.now() + IMPORT_RESUME_AFTER_MS);
-    return ok(job);
+  startImport(jobId: string): Promise<Outcome<ImportJob>> {
+    return this.importJobs.start(jobId);
   }
 
   discardImport(jobId: string): void {
-    if (this.account.hasSchema) this.imports.discard(jobId);
+    this.importJobs.discard(jobId);
   }
 
   importJob(jobId: string): Outcome<ImportJob> {
-    const job = this.account.hasSchema ? this.imports.job(jobId) : null;
-    return job ? ok(job) : refuse("not_found", `no import ${jobId} in this account`, "importId");
+    return this.importJobs.job(jobId);
   }
 
   listImports(): ImportJob[] {
-    return this.account.hasSchema ? this.imports.list() : [];
+    return this.importJobs.list();
   }
 
   assignNumber(number: string, deviceId: string | null): Outcome<records.NumberRecord> {
@@ -200,108 +189,30 @@ export class AccountRegistrar extends DurableObject {
     return this.auth.clearLockout(deviceId);
   }
 
-  // ── switch callbacks: one RPC each, the same verbs for every switch ──────
+  // ── switch callbacks, the same verbs for every switch (see switch-verbs.ts) ──
 
-  /** Credentials for a switch to challenge a device with (FreeSWITCH `user_call`). Reads one row; writes nothing. */
   credentials(username: string): records.DeviceCredentials | null {
-    return this.devices.credentials(username);
+    return this.verbs.credentials(username);
   }
 
-  /**
-   * Check a device's digest the switch received (FreeSWITCH directory `sip_auth`): a wrong digest,
-   * or any from a locked-out source, counts toward the lockout; a right REGISTER digest notes the
-   * proof a later report needs and refreshes the binding it belongs to (registrar/refresh.ts), so
-   * the switch needs no second request for a refresh. A right INVITE digest writes nothing.
-   */
-  async authenticate(request: records.AuthenticateRequest): Promise<records.AuthorizationResult> {
-    const checked = await this.auth.check(request.username, request.method, request.digest, request.source, request.nonce);
-    return this.auth.counted(request.switchId, request.method, "status" in checked ? checked : await this.admitted(request, checked));
+  authenticate(request: records.AuthenticateRequest): Promise<records.AuthorizationResult> {
+    return this.verbs.authenticate(request);
   }
 
-  private async admitted(request: records.AuthenticateRequest, { acct, device, now, use }: Authenticated): Promise<records.AuthorizationResult> {
-    if (use && !(await this.auth.claim(use))) return { status: "replayed" };
-    const policy = policyOf(acct);
-    const forceExpires = forcedInterval(policy, Math.random(), request.capExpires);
-    // This switch may now report this registration (this Call-ID) from this address (registrar/proof.ts).
-    if (request.method === "REGISTER" && request.address !== undefined && request.callId !== undefined) {
-      this.auth.noteProof({ deviceId: device.id, switchId: request.switchId, address: request.address, callId: request.callId }, now);
-    }
-    const refreshed = request.refresh ? await this.bindings.refresh(device, request.refresh, request.switchId, forceExpires, policy, now, request.refresh.stamp) : false;
-    return { status: "authorized", credentials: credentialsOf(acct, device), forceExpires, refreshed };
+  register(username: string, request: RegisterRequest, by?: records.RegisterBy): Promise<records.RegisterAnswer> {
+    return this.verbs.register(username, request, by);
   }
 
-  /**
-   * Apply a REGISTER to the device's bindings (registrar/save.ts `planRegister`), vouched for as
-   * `by` says (records.ts `RegisterBy`): the edge checks the digest (Kamailio), a switch reports what
-   * it handled (FreeSWITCH; refused as `unproven`, and recorded as a `binding.refused` event, when no
-   * verified REGISTER vouches for it), or the caller has authenticated it.
-   */
-  async register(username: string, request: RegisterRequest, by?: records.RegisterBy): Promise<records.RegisterAnswer> {
-    if (by === undefined) return this.save(username, request, null);
-    if ("reportedFrom" in by) return this.reported(username, request, by.reportedFrom);
-    const checked = await this.auth.check(username, "REGISTER", by.digest, by.source, by.nonce);
-    const result = "status" in checked ? checked : await this.save(username, request, checked.use, by.capExpires);
-    return this.auth.counted(request.switchId ?? "", "REGISTER", result);
+  unregister(username: string, contact: string | "*", expiredOn?: string, reportedAt?: number): Promise<Outcome<{ removed: number }>> {
+    return this.verbs.unregister(username, contact, expiredOn, reportedAt);
   }
 
-  private async reported(username: string, request: RegisterRequest, address: string | null): Promise<records.RegisterAnswer> {
-    const device = this.devices.byUsername(username);
-    if (!this.account.row() || !device || !device.enabled) return { status: "unknown_device" };
-    const now = Date.now();
-    const switchId = request.switchId ?? null;
-    if (address !== null && switchId !== null && this.auth.vouches({ deviceId: device.id, switchId, address, callId: request.callId }, now)) {
-      return this.save(username, request, null);
-    }
-    const contact = request.contacts === "*" ? null : (request.contacts[0]?.uri ?? null);
-    const event = { type: "binding.refused", deviceId: device.id, username: device.username, contact, source: request.received ?? address, switchId } as const;
-    this.stream.publish(await this.group.run(() => this.stream.record([event], now)));
-    return { status: "unproven" };
+  route(request: records.RouteRequest): Promise<records.RouteResult> {
+    return this.verbs.route(request);
   }
 
-  /** A REGISTER of the enabled device `username`, saved in one step with the claim of its nonce use, if any; under a draining switch's cap. */
-  private save(username: string, request: RegisterRequest, use: null): Promise<records.RegisterResult>;
-  private save(username: string, request: RegisterRequest, use: NonceUse | null, cap?: number): Promise<records.RegisterResult | { status: "replayed" }>;
-  private async save(username: string, request: RegisterRequest, use: NonceUse | null, cap?: number): Promise<records.RegisterResult | { status: "replayed" }> {
-    const acct = this.account.row();
-    const device = this.devices.byUsername(username);
-    if (!acct || !device || !device.enabled) return { status: "unknown_device" };
-    const policy = policyOf(acct);
-    return this.bindings.save(device, cap === undefined ? request : drainRegister(request, cap, policy), policy, this.auth.guardOf(use));
-  }
-
-  /**
-   * Remove one contact of a device, or all of them with "*". With `expiredOn`, the switch that holds
-   * the binding says it expired (FreeSWITCH `sofia::expire`): removed only if that switch still
-   * holds it (one re-registered through another switch since then stays), as an expiry.
-   */
-  async unregister(username: string, contact: string | "*", expiredOn?: string, reportedAt?: number): Promise<Outcome<{ removed: number }>> {
-    const device = this.devices.byUsername(username);
-    if (!device) return noDevice(username);
-    return ok(expiredOn === undefined || contact === "*" ? await this.bindings.unregister(device, contact, reportedAt) : await this.bindings.confirmExpiry(device, contact, expiredOn, reportedAt));
-  }
-
-  /**
-   * Where a call goes (Kamailio `locate`, the FreeSWITCH dialplan, a number's owner): the caller is
-   * authenticated first when given (a right digest writes nothing); then the destination is found in
-   * this account, or the other account the caller's call policy lets it reach is named
-   * (`calleeAccount`). A null destination authenticates the caller only.
-   */
-  async route(request: records.RouteRequest): Promise<records.RouteResult> {
-    if (!request.caller) return this.routed(request);
-    const { username, method, digest, source, nonce } = request.caller;
-    const checked = await this.auth.check(username, method, digest, source, nonce);
-    const result: records.RouteResult =
-      "status" in checked ? checked : checked.use && !(await this.auth.claim(checked.use)) ? { status: "replayed" } : this.routed(request);
-    return this.auth.counted(request.switchId ?? "", method, result);
-  }
-
-  private routed(request: records.RouteRequest): records.RouteResult {
-    return { status: "authorized", destination: request.destination === null ? null : this.destinations.forCall(request.destination, request.requested ?? null) };
-  }
-
-  /** Where a device can be reached now: its live bindings, best q first, newest first. */
   locate(username: string): Binding[] | null {
-    return this.destinations.ofDevice(username);
+    return this.verbs.locate(username);
   }
 
   // ── registrations (provisioning view) ────────────────────────────────────
@@ -323,8 +234,8 @@ export class AccountRegistrar extends DurableObject {
   // ── expiry, events, webhooks ─────────────────────────────────────────────
 
   override async alarm(): Promise<void> {
-    const { ctx, account, devices, bindings, auth, stream, dispatcher, alarmClock, imports } = this;
-    await runAlarm({ storage: ctx.storage, account, devices, bindings, authentication: auth, stream, webhooks: dispatcher, alarm: alarmClock, imports });
+    const { ctx, account, devices, bindings, auth, stream, dispatcher, alarmClock, importJobs } = this;
+    await runAlarm({ storage: ctx.storage, account, devices, bindings, authentication: auth, stream, webhooks: dispatcher, alarm: alarmClock, imports: importJobs.imports });
   }
 
   /** Events after a sequence number, oldest first (the stream's backlog; the polling API). */
@@ -366,8 +277,7 @@ export class AccountRegistrar extends DurableObject {
   /** The account's metrics (GET /api/v1/metrics gathers one of these per account). */
   metrics(): AccountMetrics | null {
     const acct = this.account.row();
-    if (!acct) return null;
-    return gatherMetrics(this.db, acct.accountId, this.counters.read(), this.dispatcher.backlog(this.log.latest()), Date.now());
+    return acct ? gatherMetrics(this.db, acct.accountId, this.counters.read(), this.dispatcher.backlog(this.log.latest()), Date.now()) : null;
   }
 
   /** An empty round trip: the ceiling for anything that must ask the account's object. */

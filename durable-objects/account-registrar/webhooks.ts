@@ -28,6 +28,16 @@ export interface WebhookPolicy {
 export type AllowPrivate = () => boolean;
 
 export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = { retryBaseMs: 1_000, maxAttempts: 8, timeoutMs: 5_000 };
+
+/** The delivery policy, with the retry base and attempts the Worker's variables set (the tests shorten them). */
+export function webhookPolicyOf(env: { WEBHOOK_RETRY_BASE_MS?: string; WEBHOOK_MAX_ATTEMPTS?: string }): WebhookPolicy {
+  const { retryBaseMs, maxAttempts } = DEFAULT_WEBHOOK_POLICY;
+  return {
+    ...DEFAULT_WEBHOOK_POLICY,
+    retryBaseMs: Number(env.WEBHOOK_RETRY_BASE_MS ?? retryBaseMs) || retryBaseMs,
+    maxAttempts: Number(env.WEBHOOK_MAX_ATTEMPTS ?? maxAttempts) || maxAttempts,
+  };
+}
 const MAX_BACKOFF_MS = 3_600_000;
 /** Events handled per subscription per alarm run, so one run stays short. */
 const BATCH = 20;
