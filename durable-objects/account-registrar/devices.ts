@@ -10,7 +10,8 @@ import type { EventStream } from "./event-stream";
 import type { Numbers } from "./numbers";
 import { ok, refuse, type Outcome } from "./outcome";
 import type { DeviceChanges, DeviceCredentials, DeviceInput, DeviceRecord, Page } from "./records";
-import { credentialsOf, ha1Pair, page, toDevice, type Db, type DeviceRow } from "./rows";
+import { pageByKey } from "./paging";
+import { credentialsOf, ha1Pair, toDevice, type Db, type DeviceRow } from "./rows";
 import { devices } from "./schema";
 
 export const NO_DEVICE = (deviceId: string) => refuse("not_found", `no device ${deviceId} in this account`, "deviceId");
@@ -116,14 +117,8 @@ export class Devices {
 
   list(limit: number, after: string | null): Page<DeviceRecord> {
     if (!this.account.hasSchema) return { items: [], next: null };
-    const rows = this.db
-      .select()
-      .from(devices)
-      .where(after === null ? undefined : gt(devices.id, after))
-      .orderBy(asc(devices.id))
-      .limit(limit + 1)
-      .all();
-    return page(rows.map(toDevice), limit, (d) => d.id);
+    const rows = pageByKey(this.db, devices, "id", limit, after);
+    return { items: rows.items.map(toDevice), next: rows.next };
   }
 
   async update(deviceId: string, changes: DeviceChanges): Promise<Outcome<DeviceRecord>> {

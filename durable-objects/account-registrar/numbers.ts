@@ -1,10 +1,11 @@
 // The account's numbers (DIDs): which device each rings, or the account when none. The catalog
 // holds which account a number belongs to; this module, where it rings.
-import { asc, eq, gt, inArray } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import type { Account } from "./account";
 import { ok, refuse, type Outcome } from "./outcome";
 import type { NumberRecord, Page } from "./records";
-import { page, type Db, type DeviceRow } from "./rows";
+import { pageByKey } from "./paging";
+import type { Db, DeviceRow } from "./rows";
 import { numbers } from "./schema";
 
 const NOT_HERE = (number: string) => refuse("not_found", `number ${number} is not in this account`, "number");
@@ -35,14 +36,7 @@ export class Numbers {
 
   list(limit: number, after: string | null): Page<NumberRecord> {
     if (!this.account.hasSchema) return { items: [], next: null };
-    const rows = this.db
-      .select()
-      .from(numbers)
-      .where(after === null ? undefined : gt(numbers.number, after))
-      .orderBy(asc(numbers.number))
-      .limit(limit + 1)
-      .all();
-    return page(rows, limit, (n) => n.number);
+    return pageByKey(this.db, numbers, "number", limit, after);
   }
 
   release(number: string): Outcome<{ deleted: string }> {

@@ -2,7 +2,7 @@
 // or CSV, streamed page by page so that a 100,000-device account is never held whole in memory or
 // in one call to its object. Never a secret: devices without HA1 values, switches without their
 // credential. A device export is an import file of the edge's own format (docs/api.md, "Exports").
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
 import { stringify } from "csv-stringify/sync";
 import { asc, gt } from "drizzle-orm";
 import { switches } from "../../catalog/schema";
@@ -56,22 +56,35 @@ function streamed<T>(format: "json" | "csv", name: string, columns: string[], re
   return new Response(body, { status: 200, headers });
 }
 
-const listed = <T extends z.ZodType>(item: T, what: string) => ({
-  description: `Every ${what}: a JSON array, or CSV with a header line (format=csv).`,
-  content: { "application/json": { schema: z.array(item) }, "text/csv": { schema: z.string() } },
-});
+/** An export's route: GET, every `what` as a JSON array or CSV (format=csv), with the problems the API answers. */
+function exportRoute<const P extends string, const R extends RouteConfig["request"]>(path: P, summary: string, request: R, item: z.ZodType, what: string, accountScoped: boolean) {
+  return createRoute({
+    method: "get",
+    path,
+    tags,
+    security,
+    summary,
+    request,
+    responses: {
+      200: {
+        description: `Every ${what}: a JSON array, or CSV with a header line (format=csv).`,
+        content: { "application/json": { schema: z.array(item) }, "text/csv": { schema: z.string() } },
+      },
+      ...(accountScoped ? problems(400, 401, 403, 404) : problems(400, 401, 403)),
+    },
+  });
+}
 
 export function registerExportRoutes(api: Api) {
   api.openapi(
-    createRoute({
-      method: "get",
-      path: "/accounts/{accountId}/exports/devices",
-      tags,
-      security,
-      summary: "Every device of the account with its numbers, never a secret; importable as format=edge",
-      request: { params: AccountParams, query: ExportQuery },
-      responses: { 200: listed(Device, "device"), ...problems(400, 401, 403, 404) },
-    }),
+    exportRoute(
+      "/accounts/{accountId}/exports/devices",
+      "Every device of the account with its numbers, never a secret; importable as format=edge",
+      { params: AccountParams, query: ExportQuery },
+      Device,
+      "device",
+      true,
+    ),
     async (c) => {
       const { accountId } = c.req.valid("param");
       const stub = await registrarFor(c, accountId);
@@ -79,7 +92,12 @@ export function registerExportRoutes(api: Api) {
       const numbersOf = new Map<string, string[]>();
       for (let after: string | null = null; ; ) {
         const page = await stub.listNumbers(EXPORT_PAGE, after);
-        for (const n of page.items) if (n.deviceId !== null) numbersOf.set(n.deviceId, [...(numbersOf.get(n.deviceId) ?? []), n.number]);
+        for (const n of page.items) {
+          if (n.deviceId === null) continue;
+          const held = numbersOf.get(n.deviceId);
+          if (held) held.push(n.number);
+          else numbersOf.set(n.deviceId, [n.number]);
+        }
         after = page.next;
         if (after === null) break;
       }
@@ -102,15 +120,7 @@ export function registerExportRoutes(api: Api) {
   );
 
   api.openapi(
-    createRoute({
-      method: "get",
-      path: "/accounts/{accountId}/exports/numbers",
-      tags,
-      security,
-      summary: "Every number (DID) of the account and the device it rings",
-      request: { params: AccountParams, query: ExportQuery },
-      responses: { 200: listed(PhoneNumber, "number"), ...problems(400, 401, 403, 404) },
-    }),
+    exportRoute("/accounts/{accountId}/exports/numbers", "Every number (DID) of the account and the device it rings", { params: AccountParams, query: ExportQuery }, PhoneNumber, "number", true),
     async (c) => {
       const stub = await registrarFor(c, c.req.valid("param").accountId);
       return streamed(c.req.valid("query").format, "numbers", ["number", "deviceId", "createdAt"], (after) => stub.listNumbers(EXPORT_PAGE, after), (n) => numberView(n));
@@ -118,15 +128,7 @@ export function registerExportRoutes(api: Api) {
   );
 
   api.openapi(
-    createRoute({
-      method: "get",
-      path: "/exports/switches",
-      tags,
-      security,
-      summary: "Every switch of the fleet, never its credential (operator key)",
-      request: { query: ExportQuery },
-      responses: { 200: listed(Switch, "switch"), ...problems(400, 401, 403) },
-    }),
+    exportRoute("/exports/switches", "Every switch of the fleet, never its credential (operator key)", { query: ExportQuery }, Switch, "switch", false),
     async (c) => {
       operatorOnly(c);
       const db = catalog(c.env);

@@ -26,8 +26,10 @@ describe("exports", () => {
   it("devices as JSON and CSV across several pages, with their numbers and never an HA1", async () => {
     const account = await createAccount();
     const number = uniqueNumber();
-    // 2,500 devices: three pages of the object's list.
-    const rows = Array.from({ length: 2_500 }, (_, i) => `${30_000 + i},export-pass-${i},"Name, ${i}",${i === 7 ? number : ""}`);
+    const both = [uniqueNumber(), uniqueNumber()];
+    // 2,500 devices: three pages of the object's list. Device 30008 rings two numbers.
+    const numbersOf = (i: number) => (i === 7 ? number : i === 8 ? both.join(" ") : "");
+    const rows = Array.from({ length: 2_500 }, (_, i) => `${30_000 + i},export-pass-${i},"Name, ${i}",${numbersOf(i)}`);
     await importAndWait(account.id, ["username,password,callerIdName,numbers", ...rows].join("\n"));
 
     const asJson = await download(`/accounts/${account.id}/exports/devices`);
@@ -37,6 +39,7 @@ describe("exports", () => {
     expect(devices).toHaveLength(2_500);
     expect(new Set(devices.map((d) => d.username)).size).toBe(2_500);
     expect(devices.find((d) => d.username === "30007")).toMatchObject({ callerIdName: "Name, 7", numbers: number, enabled: true });
+    expect(String(devices.find((d) => d.username === "30008")?.numbers).split(" ").sort()).toEqual([...both].sort());
     expect(asJson.text).not.toMatch(/ha1|password|export-pass/i);
 
     const asCsv = await download(`/accounts/${account.id}/exports/devices?format=csv`);
