@@ -466,7 +466,7 @@ async function main() {
       const s = { t: (performance.now() - t0) / 1000, requests: count, loadAverage: os.loadavg()[0], ...(({ rss, anon, file }) => ({ rss, rssAnon: anon, rssFile: file }))(rssOf(pid)), cpuSeconds: cpuSecondsOf(pid) - cpu0 };
       const heap = await inspector.heap().catch(() => null);
       if (heap) Object.assign(s, { heapUsed: heap.used, heapTotal: heap.total });
-      if (++sampleNo % GC_EVERY === 0) {
+      if (HEAP && ++sampleNo % GC_EVERY === 0) {
         await inspector.collectGarbage().catch(() => {});
         const after = await inspector.heap().catch(() => null);
         if (after) s.heapAfterGc = after.used;
