@@ -375,6 +375,7 @@ describe("isDigestAnswer: an answer at all, or a request to be challenged and co
       ["no username", { ...answer, username: "" }],
       ["no nonce", { ...answer, nonce: "" }],
       ["an unknown algorithm", { ...answer, algorithm: "MD5-sess" }],
+      ["an unknown algorithm with a response of SHA-256 length", { ...answer, algorithm: "SHA-512-256", response: sha256 }],
       ["no response", { ...answer, response: "" }],
       ["a response cut short", { ...answer, response: answer.response.slice(1) }],
       ["a response too long", { ...answer, response: `${answer.response}0` }],
