@@ -11,7 +11,7 @@ import { Authentication } from "./authentication";
 import { Bindings } from "./bindings";
 import { CommitGroup } from "./commit-group";
 import { Destinations } from "./destinations";
-import { DeviceImports, type ImportJob, type ImportOpening, type StagedRow } from "./device-import";
+import { DeviceImports, releaseCatalogNumbers, type ImportJob, type ImportOpening, type StagedRow } from "./device-import";
 import { Devices } from "./devices";
 import { EventLog, type RegistrarEvent } from "./events";
 import { EventStream } from "./event-stream";
@@ -73,7 +73,13 @@ export class AccountRegistrar extends DurableObject {
     this.destinations = new Destinations(this.account, this.devices, this.numbers, this.bindings);
     this.webhooks = new WebhookSubscriptions(db, this.account, this.dispatcher, this.log);
     this.verbs = new SwitchVerbs(this.account, this.devices, this.auth, this.bindings, this.destinations, this.stream, this.group);
-    const imports = new DeviceImports({ db, sql: metered.sql, storage: ctx.storage, devicesChanged: (usernames) => this.devices.forgetUsernames(usernames) });
+    const imports = new DeviceImports({
+      db,
+      sql: metered.sql,
+      storage: ctx.storage,
+      devicesChanged: (usernames) => this.devices.forgetUsernames(usernames),
+      releaseNumbers: (numbers) => releaseCatalogNumbers(env.CATALOG, ctx.id.toString(), numbers),
+    });
     this.importJobs = new ImportJobs(this.account, imports, this.alarmClock);
     void ctx.blockConcurrencyWhile(async () => {
       await this.account.open();

@@ -45,6 +45,11 @@ export interface StagedRow {
   enabled?: boolean;
   /** Numbers (DIDs) that ring this device. */
   numbers?: string[];
+  /**
+   * Those of `numbers` this import claimed in the catalog for the account (the operator's import
+   * adds numbers): a row refused while it is applied gives them back, so none stays held.
+   */
+  claimed?: string[];
 }
 
 type StagedChanges = Omit<StagedRow, "row" | "line" | "username">;
@@ -82,6 +87,20 @@ const toJob = ({ mayAddNumbers: _, ...row }: JobRow): ImportJob => ({ ...row, st
 
 const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
+/** D1 takes at most 100 bound parameters per statement. */
+const RELEASE_CHUNK = 90;
+
+/** Give numbers the account claimed back to the catalog (only those still the account's). */
+export async function releaseCatalogNumbers(catalog: D1Database, accountId: string, numbers: string[]): Promise<void> {
+  for (let i = 0; i < numbers.length; i += RELEASE_CHUNK) {
+    const chunk = numbers.slice(i, i + RELEASE_CHUNK);
+    await catalog
+      .prepare(`DELETE FROM "numbers" WHERE "account_id" = ? AND "number" IN (${chunk.map(() => "?").join(", ")})`)
+      .bind(accountId, ...chunk)
+      .run();
+  }
+}
+
 /** What the importer needs from its object. */
 export interface ImportHost {
   db: DrizzleSqliteDODatabase<typeof schema>;
@@ -89,6 +108,8 @@ export interface ImportHost {
   storage: DurableObjectStorage;
   /** Usernames whose rows changed: the device cache forgets them. */
   devicesChanged(usernames: string[]): void;
+  /** Give numbers claimed for the account back to the catalog (rows refused while applied). */
+  releaseNumbers(numbers: string[]): Promise<void>;
 }
 
 export class DeviceImports {
@@ -196,7 +217,9 @@ export class DeviceImports {
       for (;;) {
         const job = this.unfinishedRow();
         if (!job || job.state === "receiving") return;
-        if (!this.applyStep(job)) return;
+        const step = this.applyStep(job);
+        if (step.release.length > 0) await this.host.releaseNumbers(step.release);
+        if (!step.more) return;
         await pause();
       }
     } finally {
@@ -220,18 +243,22 @@ export class DeviceImports {
     return null;
   }
 
-  /** Apply one chunk in one transaction; true while rows remain. */
-  private applyStep(job: JobRow): boolean {
+  /**
+   * Apply one chunk in one transaction: `more` while rows remain; `release`, the numbers claimed for
+   * rows refused here, to give back to the catalog once the chunk is committed.
+   */
+  private applyStep(job: JobRow): { more: boolean; release: string[] } {
     const rows = this.host.db.select().from(importRows).where(eq(importRows.jobId, job.id)).orderBy(asc(importRows.row)).limit(IMPORT_CHUNK_ROWS).all();
     const now = Date.now();
     if (rows.length === 0) {
       this.finish(job, "done", now, {});
-      return false;
+      return { more: false, release: [] };
     }
     const mayAddNumbers = job.mayAddNumbers;
     let created = 0;
     let updated = 0;
     const refused: RowError[] = [];
+    const release: string[] = [];
     const usernames: string[] = [];
     try {
       this.host.storage.transactionSync(() => {
@@ -241,6 +268,7 @@ export class DeviceImports {
           const error = this.refusalOf(staged, mayAddNumbers);
           if (error) {
             refused.push(error);
+            release.push(...((staged.changes as StagedChanges).claimed ?? []));
             continue;
           }
           const changes = staged.changes as StagedChanges;
@@ -289,7 +317,7 @@ export class DeviceImports {
     } finally {
       this.host.devicesChanged(usernames);
     }
-    return true;
+    return { more: true, release };
   }
 
   private finish(job: { id: string }, state: "done" | "failed", now: number, changes: Partial<JobRow>): void {

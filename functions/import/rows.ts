@@ -32,6 +32,8 @@ export const COLUMN_MAPPINGS: Record<ImportFormat, Partial<Record<Field, string[
   fusionpbx: {
     username: ["extension"],
     password: ["password"],
+    // Not a FusionPBX column: an MD5 HA1 the export computes for a password the edge cannot take.
+    ha1: ["ha1"],
     realm: ["domain_name"],
     callerIdName: ["effective_caller_id_name"],
     callerIdNumber: ["effective_caller_id_number"],
@@ -112,10 +114,16 @@ export function mapRecord(record: SourceRecord, format: ImportFormat, realm: str
 
   const password = pick("password");
   const ha1 = pick("ha1");
-  if (password.value !== undefined) {
-    const checked = check(Password, password.column, typeof password.value === "number" ? String(password.value) : password.value);
-    if (!checked.ok) return checked.row;
-    device.password = checked.value;
+  // A password the edge would refuse (shorter than 8 characters: legacy Kamailio and FusionPBX
+  // systems allowed them) comes in through the row's MD5 HA1 when it has one made with the
+  // account's realm; without one the row is refused, saying so (docs/operations.md, "Moving in").
+  const checkedPassword =
+    password.value === undefined ? undefined : check(Password, password.column, typeof password.value === "number" ? String(password.value) : password.value);
+  if (checkedPassword?.ok) {
+    device.password = checkedPassword.value;
+  } else if (checkedPassword !== undefined && ha1.value === undefined) {
+    const reason = checkedPassword.ok ? "" : (checkedPassword.row as { ok: false; error: RowError }).error.message;
+    return fail(password.column, `${reason}: the edge cannot take this password; give the device a new one, or add the row's MD5 HA1 for this realm (an ha1 column) to keep the old one`);
   } else if (ha1.value !== undefined) {
     if (typeof ha1.value !== "string" || !/^[0-9a-fA-F]{32}$/.test(ha1.value)) return fail(ha1.column, "an MD5 HA1: 32 hex digits");
     const rowRealm = pick("realm");

@@ -50,7 +50,7 @@ export async function runImport(
   }
   let jobId: string | null = null;
   try {
-    const staged = await hashed(devices, input.realm);
+    const staged = await hashed(devices, input.realm, new Set(claimed));
     const opened = await stub.openImport({ mode: input.mode, format: input.format, total: input.total, errors: sorted(errors), mayAddNumbers: input.operator });
     if (!opened.ok) {
       await releaseNumbers(env, input.accountId, claimed);
@@ -154,7 +154,7 @@ async function releaseNumbers(env: Env, accountId: string, claimed: string[]): P
  * HA1 imported alone is kept, and the device gets a random SHA-256 HA1 that no answer can match
  * (SHA-256 needs the password: docs/operations.md, "Moving in").
  */
-async function hashed(devices: DeviceRow[], realm: string): Promise<StagedRow[]> {
+async function hashed(devices: DeviceRow[], realm: string, claimed: Set<string>): Promise<StagedRow[]> {
   const out: StagedRow[] = [];
   for (let i = 0; i < devices.length; i += HASH_BATCH) {
     if (i > 0) await nextTurn();
@@ -168,6 +168,8 @@ async function hashed(devices: DeviceRow[], realm: string): Promise<StagedRow[]>
           if (d.callerIdNumber !== undefined) row.callerIdNumber = d.callerIdNumber;
           if (d.enabled !== undefined) row.enabled = d.enabled;
           if (d.numbers !== undefined) row.numbers = d.numbers;
+          const mine = d.numbers?.filter((number) => claimed.has(number)) ?? [];
+          if (mine.length > 0) row.claimed = mine;
           return row;
         }),
       )),
