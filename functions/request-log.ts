@@ -8,6 +8,8 @@
 // through `noteAccount`/`noteOutcome`; Hono's context storage finds the request they belong to.
 import type { Context, MiddlewareHandler } from "hono";
 import { contextStorage, tryGetContext } from "hono/context-storage";
+import type { Env } from "./env";
+import { isKnownAccount } from "./known-accounts";
 
 export interface RequestLogLine {
   /** Always "request": tells these lines apart from any other log output. */
@@ -31,11 +33,17 @@ export interface RequestLogLine {
 
 interface Notes {
   account: string | null;
+  /** Whether the noted account is an account (known-accounts.ts), asked as soon as it is noted. */
+  known: boolean | Promise<boolean> | null;
   kind: string | null;
   outcome: string | null;
 }
 
+/** The account field of a switch callback whose realm no account has: one value for every such realm. */
+export const UNKNOWN_ACCOUNT = "unknown";
+
 type LogVariables = { requestLog: Notes; switch?: { id: string } };
+type LogEnv = { Bindings: Env; Variables: LogVariables };
 
 /**
  * The switch callbacks by route. A kind is a log field and a metrics label, so it comes from this
@@ -68,10 +76,19 @@ function notes(): Notes | undefined {
   return tryGetContext<{ Variables: LogVariables }>()?.get("requestLog");
 }
 
-/** The account this request concerns (first one noted wins: a call names its caller's account first). */
+/**
+ * The account this request concerns (first one noted wins: a call names its caller's account
+ * first). A switch callback names it by realm, so whether it is an account is asked at once, while
+ * the request goes on; the line says `unknown` for a realm no account has.
+ */
 export function noteAccount(accountId: string): void {
-  const n = notes();
-  if (n && n.account === null) n.account = accountId;
+  const c = tryGetContext<LogEnv>();
+  const n = c?.get("requestLog");
+  if (!c || !n || n.account !== null) return;
+  n.account = accountId;
+  n.known = isKnownAccount(c.env, accountId, Date.now());
+  // A lookup that ends after the answer is still awaited by the middleware; never unhandled.
+  if (n.known instanceof Promise) n.known.catch(() => {});
 }
 
 export function noteKind(kind: string): void {
@@ -86,11 +103,13 @@ export function noteOutcome(outcome: string): void {
 
 /** Build the line for a finished request (exported for the metrics, which count the same facts). */
 export function lineFor(c: Context, started: number, now: number): RequestLogLine {
-  const n = (c.get("requestLog") as Notes | undefined) ?? { account: null, kind: null, outcome: null };
+  const n = (c.get("requestLog") as Notes | undefined) ?? { account: null, known: null, kind: null, outcome: null };
   const path = new URL(c.req.url).pathname;
   const status = c.res.status;
   const principal = c.get("principal") as { kind: string; accountId?: string } | undefined;
-  const account = n.account ?? ACCOUNT_IN_PATH.exec(path)?.[1] ?? (principal?.kind === "account" ? principal.accountId! : null);
+  // An account noted by realm counts once known to be an account (the middleware waits for the answer).
+  const noted = n.account === null ? null : n.known === false ? UNKNOWN_ACCOUNT : n.account;
+  const account = noted ?? ACCOUNT_IN_PATH.exec(path)?.[1] ?? (principal?.kind === "account" ? principal.accountId! : null);
   const sw = c.get("switch") as { id: string } | undefined;
   return {
     msg: "request",
@@ -113,12 +132,15 @@ export function lineFor(c: Context, started: number, now: number): RequestLogLin
 export function requestLog(written?: (line: RequestLogLine, c: Context) => void): MiddlewareHandler[] {
   const storage = contextStorage();
   const log: MiddlewareHandler = async (c, next) => {
-    c.set("requestLog", { account: null, kind: null, outcome: null } satisfies Notes);
+    const n: Notes = { account: null, known: null, kind: null, outcome: null };
+    c.set("requestLog", n);
     const started = performance.now();
     try {
       await next();
     } finally {
-      const line = lineFor(c, started, performance.now());
+      const finished = performance.now();
+      if (n.known instanceof Promise) n.known = await n.known.catch(() => false);
+      const line = lineFor(c, started, finished);
       console.log(JSON.stringify(line));
       written?.(line, c);
     }

@@ -11,6 +11,7 @@ import { catalog } from "../catalog";
 import { type Api, type ApiContext, existingAccounts, iso, json, jsonBody, operatorOnly, problems, registrarFor, security } from "./common";
 import { ProblemError, unwrap } from "./problem";
 import { Account, AccountCreate, AccountParams, AccountSummary, AccountUpdate, Deleted, Pagination, pageOf } from "./schemas";
+import { forgetKnownAccounts } from "../known-accounts";
 
 const tags = ["Accounts"];
 
@@ -67,6 +68,7 @@ export function registerAccountRoutes(api: Api) {
       }
       // The list (catalog) and the account (object) must show the same creation time.
       await catalog(c.env).update(accounts).set({ createdAt: created.createdAt }).where(eq(accounts.id, id)).run();
+      forgetKnownAccounts();
       return c.json(accountView(created), 201);
     },
   );
@@ -170,6 +172,7 @@ export function registerAccountRoutes(api: Api) {
         db.delete(apiKeys).where(eq(apiKeys.accountId, accountId)),
         db.delete(accounts).where(eq(accounts.id, accountId)),
       ]);
+      forgetKnownAccounts();
       return c.json({ deleted: accountId }, 200);
     },
   );

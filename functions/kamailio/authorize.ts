@@ -9,7 +9,7 @@ import { drainExpires } from "../switches/liveness";
 import type { ContactSpec } from "../../registrar/types";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
-import { registrarForSwitch } from "../switches/scope";
+import { noteRealm, registrarForSwitch } from "../switches/scope";
 import { challengeFor, credentialsOrChallenge, type Asked } from "./credentials";
 import { decide, registrarRefusal, type Decision } from "./decision";
 
@@ -44,6 +44,7 @@ export async function authorize(env: Env, request: AuthorizeRequest, caller: Swi
   const now = Date.now();
 
   const asked: Asked = { realm, status: 401, source: request.source, callId: request.callId.trim(), requestUri: request.requestUri };
+  noteRealm(env, caller, realm);
   const offered = await credentialsOrChallenge(env, request.authorization, asked, now);
   if ("decision" in offered) return offered.decision;
   if (offered.digest.username !== aor.user) return decide(403, "Forbidden");

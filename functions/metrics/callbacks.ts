@@ -5,7 +5,7 @@
 // sums before reading. Each callback also becomes one Workers Analytics Engine data point, when
 // the CALLBACK_ANALYTICS binding exists (production), for Grafana over the SQL API.
 import type { Env } from "../env";
-import type { RequestLogLine } from "../request-log";
+import { UNKNOWN_ACCOUNT, type RequestLogLine } from "../request-log";
 
 /** Histogram bucket upper bounds, seconds: 1 ms to 2 s. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2] as const;
@@ -54,13 +54,15 @@ export function bucketOf(seconds: number): number {
 /** Count one finished switch callback (API calls are not callbacks and are not counted here). */
 export function recordCallback(env: Env, line: RequestLogLine, now: number, later: (work: Promise<unknown>) => void): void {
   if (line.kind === "api" || line.kind === "other") return;
+  // A realm no account has is counted with the callbacks that name no account: no series of its own.
+  const account = line.account === null || line.account === UNKNOWN_ACCOUNT ? "" : line.account;
   const seconds = line.durationMs / 1000;
   const buckets = new Array<number>(DURATION_BUCKETS.length + 1).fill(0);
   buckets[bucketOf(seconds)] = 1;
-  mergeSeries(pending, [{ account: line.account ?? "", switch: line.switch ?? "", kind: line.kind, buckets, sumSeconds: seconds, count: 1 }]);
+  mergeSeries(pending, [{ account, switch: line.switch ?? "", kind: line.kind, buckets, sumSeconds: seconds, count: 1 }]);
   env.CALLBACK_ANALYTICS?.writeDataPoint({
-    indexes: [line.account ?? ""],
-    blobs: [line.kind, line.outcome, line.switch ?? "", line.account ?? "", String(line.status)],
+    indexes: [account],
+    blobs: [line.kind, line.outcome, line.switch ?? "", account, String(line.status)],
     doubles: [line.durationMs],
   });
   const every = Number(env.METRICS_FLUSH_MS ?? DEFAULT_FLUSH_MS);

@@ -29,3 +29,12 @@ export function registrarForSwitch(env: Env, caller: SwitchIdentity, realm: stri
   noteAccount(accountId);
   return env.REGISTRAR.get(id);
 }
+
+/**
+ * Note, for the request's log line, the account a switch names by realm before anything asks its
+ * object (a challenge is answered without it); nothing when the account is outside the switch's scope.
+ */
+export function noteRealm(env: Env, caller: SwitchIdentity, realm: string): void {
+  const accountId = objectIdForRealm(env, realm, caller.jurisdiction).toString();
+  if (serves(caller, accountId)) noteAccount(accountId);
+}

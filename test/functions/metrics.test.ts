@@ -76,15 +76,16 @@ describe("metrics endpoint", () => {
     expect(sample(text, "whistle_webhook_deliveries_total", { account: accountId, outcome: "ok" })).toBe(0);
     expect(sample(text, "whistle_switch_state", { switch: sw.id, state: "alive" })).toBe(1);
     expect(sample(text, "whistle_switch_state", { switch: sw.id, state: "lost" })).toBe(0);
-    // Four challenges (answered before any account is asked) and four digest checks.
+    // Four challenges (answered before the account's object is asked, named by their realm) and
+    // four digest checks, all the account's.
     const callbacks = { account: accountId, switch: sw.id, kind: "kamailio.authorize" };
-    expect(sample(text, "whistle_callback_duration_seconds_count", callbacks)).toBe(4);
-    expect(sample(text, "whistle_callback_duration_seconds_bucket", { ...callbacks, le: "+Inf" })).toBe(4);
-    expect(sample(text, "whistle_callback_duration_seconds_count", { ...callbacks, account: "" })).toBe(4);
+    expect(sample(text, "whistle_callback_duration_seconds_count", callbacks)).toBe(8);
+    expect(sample(text, "whistle_callback_duration_seconds_bucket", { ...callbacks, le: "+Inf" })).toBe(8);
+    expect(sample(text, "whistle_callback_duration_seconds_count", { ...callbacks, account: "" })).toBeUndefined();
     // Buckets are cumulative and never exceed the count.
     const bounds = ["0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2"];
     const cumulative = bounds.map((le) => sample(text, "whistle_callback_duration_seconds_bucket", { ...callbacks, le })!);
-    expect(cumulative.every((n, i) => n >= (cumulative[i - 1] ?? 0) && n <= 4)).toBe(true);
+    expect(cumulative.every((n, i) => n >= (cumulative[i - 1] ?? 0) && n <= 8)).toBe(true);
     // Bounded labels: no device, username or contact anywhere.
     expect(text).not.toMatch(/1001|1002|127\.0\.0\.1/);
     expect(text).toMatch(/^# TYPE whistle_callback_duration_seconds histogram$/m);
@@ -126,13 +127,17 @@ describe("metrics endpoint", () => {
 
   it("drops every series of a removed account, its callbacks' included", async () => {
     expect((await registerAs("1001", "metrics-pass-1001")).status).toBe(200);
+    // A challenge for a realm no account has: counted with the callbacks that name no account.
+    const madeUp = { ...register("1001", "", "1"), requestUri: "sip:made-up.test", to: "sip:1001@made-up.test", from: "sip:1001@made-up.test" };
+    expect((await kamailio("authorize", madeUp, sw)).body.status).toBe(401);
     const before = await scrape();
-    expect(sample(before.text, "whistle_callback_duration_seconds_count", { account: accountId, switch: sw.id, kind: "kamailio.authorize" })).toBe(1);
+    expect(sample(before.text, "whistle_callback_duration_seconds_count", { account: accountId, switch: sw.id, kind: "kamailio.authorize" })).toBe(2);
+    expect(before.text).not.toContain(env.REGISTRAR.idFromName("made-up.test").toString());
     expect(before.text).toContain(`account="${accountId}"`);
     expect((await call("DELETE", `/accounts/${accountId}`)).status).toBe(200);
     const after = await scrape();
     expect(after.text).not.toContain(accountId);
-    // Challenges answered before any account was asked keep their series.
+    // Callbacks that name no account (the made-up realm's challenge) keep their series.
     expect(sample(after.text, "whistle_callback_duration_seconds_count", { account: "", switch: sw.id, kind: "kamailio.authorize" })).toBeGreaterThan(0);
     expect(await scrape()).toMatchObject({ status: 200 });
     expect((await scrape()).text).not.toContain(accountId);

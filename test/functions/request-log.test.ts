@@ -53,9 +53,10 @@ describe("request log", () => {
 
     const written = lines();
     expect(written).toHaveLength(2);
-    // The challenge is answered before any account is asked (the edge's own nonce): no account yet.
+    // The challenge is answered before any account is asked (the edge's own nonce); its line names
+    // the account all the same, the realm being an account's.
     for (const [line, outcome, account] of [
-      [written[0]!, "401", null],
+      [written[0]!, "401", accountId],
       [written[1]!, "200", accountId],
     ] as const) {
       expect(line).toMatchObject({
@@ -104,6 +105,27 @@ describe("request log", () => {
     expect(written[0]).toMatchObject({ kind: "freeswitch.directory", path: "/freeswitch/v1/xml", account: accountId, switch: sw.id, status: 200, outcome: "found" });
     expect(written[1]).toMatchObject({ kind: "freeswitch.directory", account: null, switch: sw.id, status: 200, outcome: "not_found" });
     expect(spy.mock.calls.map((args) => args.map(String).join(" ")).join("\n")).not.toContain(PASSWORD);
+  });
+
+  it("a realm no account has logs as unknown, on the challenge and after a digest, on either switch's path", async () => {
+    const made = (realm: string) => ({ ...register("", "1"), requestUri: `sip:${realm}`, to: `sip:1001@${realm}`, from: `sip:1001@${realm}` });
+    const first = await kamailio("authorize", made("no-such-account.test"), sw);
+    expect(first.body.status).toBe(401);
+    const digest = await answer(first.body.headers, "1001", PASSWORD, "REGISTER", "sip:no-such-account.test");
+    expect((await kamailio("authorize", { ...made("no-such-account.test"), authorization: digest, cseq: "2" }, sw)).body.status).toBe(401);
+    await postXml("section=directory&action=user_call&domain=nowhere.test&user=1001", sw.basic);
+    // Another made-up realm: still the one value, never the id its realm would hash to.
+    await kamailio("authorize", made("another-made-up.test"), sw);
+    const written = lines();
+    expect(written.map((line) => [line.kind, line.account])).toEqual([
+      ["kamailio.authorize", "unknown"],
+      ["kamailio.authorize", "unknown"],
+      ["freeswitch.directory", "unknown"],
+      ["kamailio.authorize", "unknown"],
+    ]);
+    // The real account is still named after an account's realm was looked up as unknown.
+    await kamailio("authorize", register("", "1"), sw);
+    expect(lines().at(-1)).toMatchObject({ kind: "kamailio.authorize", account: accountId });
   });
 
   it("names an unauthenticated switch callback without a switch or account", async () => {
