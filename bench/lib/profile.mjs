@@ -3,6 +3,7 @@
 // Profiler.stop. Self time is attributed to source files through the bundle's source map, and
 // grouped by package (drizzle-orm, zod, hono, …) or by this repository's folder.
 import { readFileSync } from "node:fs";
+import { connectEdgeInspector } from "./inspector.mjs";
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64_INDEX = new Map([...B64].map((c, i) => [c, i]));
@@ -71,46 +72,16 @@ function groupOf(source) {
   return source.replace(/^.*\//, "");
 }
 
-async function cdp(url) {
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  let id = 0;
-  const pending = new Map();
-  ws.onmessage = (event) => {
-    const message = JSON.parse(event.data);
-    if (message.id && pending.has(message.id)) {
-      pending.get(message.id)(message);
-      pending.delete(message.id);
-    }
-  };
-  return {
-    send: (method, params = {}) =>
-      new Promise((resolve) => {
-        const i = ++id;
-        pending.set(i, resolve);
-        ws.send(JSON.stringify({ id: i, method, params }));
-      }),
-    close: () => ws.close(),
-  };
-}
-
 /** Profile the edge isolate while `load()` runs; answers the self-time summary. */
 export async function profileWhile(inspectorUrl, sourceMapPath, load) {
-  const httpBase = inspectorUrl.replace(/^ws/, "http").replace(/\/$/, "");
-  const targets = await (await fetch(`${httpBase}/json/list`)).json();
-  const target = targets.find((t) => t.id === "core:user:edge");
-  if (!target) throw new Error(`no edge isolate among inspector targets: ${targets.map((t) => t.id).join(", ")}`);
-  const session = await cdp(target.webSocketDebuggerUrl);
+  const session = await connectEdgeInspector(inspectorUrl);
   await session.send("Profiler.enable");
   await session.send("Profiler.setSamplingInterval", { interval: 100 });
   await session.send("Profiler.start");
   const loadResult = await load();
   const stopped = await session.send("Profiler.stop");
   session.close();
-  const profile = stopped.result.profile;
+  const profile = stopped.profile;
 
   const sm = decodeSourceMap(sourceMapPath);
   const selfByNode = new Map();

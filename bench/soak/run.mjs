@@ -16,6 +16,7 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeRequest, requestOnce, runLoad } from "../lib/load.mjs";
+import { connectEdgeInspector } from "../lib/inspector.mjs";
 import { buildBundle, freshVars, startServer } from "../lib/server.mjs";
 import { digestAuthorization, edgeNonce, fixtures, registerEventBody, sipAuthBody, withField } from "../lib/sip.mjs";
 
@@ -94,40 +95,9 @@ function cpuSecondsOf(pid) {
 
 /** A session on the edge isolate's V8 inspector: heap usage, and a forced full collection. */
 async function inspectorSession(inspectorUrl) {
-  const httpBase = inspectorUrl.replace(/^ws/, "http").replace(/\/$/, "");
-  const targets = await (await fetch(`${httpBase}/json/list`)).json();
-  const target = targets.find((t) => /edge/.test(t.id ?? "") || /edge/.test(t.title ?? "")) ?? targets[0];
-  if (!target) throw new Error("no inspector target");
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  let id = 0;
-  const waiting = new Map();
-  ws.onmessage = (message) => {
-    const data = JSON.parse(message.data);
-    if (data.id && waiting.has(data.id)) {
-      waiting.get(data.id)(data);
-      waiting.delete(data.id);
-    }
-  };
-  const send = (method, params = {}) =>
-    new Promise((resolve, reject) => {
-      const i = ++id;
-      const timer = setTimeout(() => {
-        waiting.delete(i);
-        reject(new Error(`${method}: no answer in 30 s`));
-      }, 30_000);
-      waiting.set(i, (data) => {
-        clearTimeout(timer);
-        if (data.error) reject(new Error(`${method}: ${data.error.message}`));
-        else resolve(data.result);
-      });
-      ws.send(JSON.stringify({ id: i, method, params }));
-    });
+  const { target, send, close } = await connectEdgeInspector(inspectorUrl);
   return {
-    target: target.id ?? target.title,
+    target,
     /** usedSize / totalSize of the isolate's heap, MiB. */
     async heap() {
       const r = await send("Runtime.getHeapUsage");
@@ -136,7 +106,7 @@ async function inspectorSession(inspectorUrl) {
     async collectGarbage() {
       await send("HeapProfiler.collectGarbage");
     },
-    close: () => ws.close(),
+    close,
   };
 }
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifiedRegister } from "../node/freeswitch-sip-auth";
-import { artifacts, launchChromium, postSwitchEvent, startEdge, switchEvent, type Edge } from "./harness";
+import { artifacts, launchChromium, postSwitchEvent, signIn, startEdge, switchEvent, watchPage, type Edge } from "./harness";
 
 let edge: Edge;
 let browser: Browser;
@@ -44,13 +44,7 @@ beforeAll(async () => {
   [edge, browser] = await Promise.all([startEdge(), launchChromium()]);
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
-  page.on("pageerror", (error) => pageErrors.push(`pageerror: ${error.message}`));
-  void page.addInitScript(() =>
-    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)),
-  );
-  page.on("console", (message) => {
-    if (message.type() === "error" && !/Failed to load resource/.test(message.text())) pageErrors.push(`console: ${message.text()}`);
-  });
+  watchPage(page, pageErrors);
   page.on("request", (request) => {
     const path = new URL(request.url()).pathname;
     if (path.endsWith("/metrics")) metricsPaths.push(path);
@@ -65,8 +59,7 @@ afterAll(async () => {
 describe("the account's live chart", () => {
   it("draws registrations and authentication failures as the switch reports them, without a reload", async () => {
     await page.goto(`${edge.base}/`);
-    await page.getByLabel("API key").fill(edge.demo.accountApiKey);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, edge.demo.accountApiKey);
     await page.getByRole("heading", { level: 1, name: "Demo account" }).waitFor();
     await page.locator('#live-state[data-state="live"]').waitFor();
     await page.locator("#chart[data-bindings]:not([data-bindings=''])").waitFor();

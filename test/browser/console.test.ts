@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page, WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifiedRegister } from "../node/freeswitch-sip-auth";
-import { artifacts, launchChromium, postSwitchEvent, startEdge, switchEvent, type Edge } from "./harness";
+import { artifacts, launchChromium, postSwitchEvent, signIn, startEdge, switchEvent, watchPage, type Edge } from "./harness";
 
 let edge: Edge;
 let browser: Browser;
@@ -18,27 +18,11 @@ const USER_AGENT = "sipp-xmlcurl-test";
 
 const shot = (p: Page, name: string) => p.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 
-async function signIn(p: Page, key: string) {
-  await p.getByLabel("API key").fill(key);
-  await p.getByRole("button", { name: "Sign in" }).click();
-}
-
-function watch(p: Page) {
-  p.on("pageerror", (error) => pageErrors.push(`pageerror: ${error.message}`));
-  // Every Content-Security-Policy violation the page reports (the browser blocks and reports it).
-  void p.addInitScript(() =>
-    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)),
-  );
-  p.on("console", (message) => {
-    if (message.type() === "error" && !/Failed to load resource/.test(message.text())) pageErrors.push(`console: ${message.text()}`);
-  });
-}
-
 beforeAll(async () => {
   [edge, browser] = await Promise.all([startEdge(), launchChromium()]);
   desktop = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await desktop.newPage();
-  watch(page);
+  watchPage(page, pageErrors);
 });
 
 afterAll(async () => {
@@ -108,7 +92,7 @@ describe("the web console", () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     try {
       const small = await phone.newPage();
-      watch(small);
+      watchPage(small, pageErrors);
       await small.goto(`${edge.base}/`);
       await signIn(small, edge.demo.accountApiKey);
       const phoneRow = small.locator("#registrations-body tr", { hasText: CONTACT });
@@ -143,7 +127,7 @@ describe("the web console", () => {
     });
     try {
       const p = await context.newPage();
-      watch(p);
+      watchPage(p, pageErrors);
       await p.goto(`${edge.base}/`);
       await signIn(p, edge.demo.accountApiKey);
       await p.locator('#live-state[data-state="live"]').waitFor();

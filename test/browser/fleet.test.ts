@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { artifacts, launchChromium, postSwitchEvent, startEdge, switchEvent, type Edge } from "./harness";
+import { artifacts, launchChromium, postSwitchEvent, signIn, startEdge, switchEvent, watchPage, type Edge } from "./harness";
 
 let edge: Edge;
 let browser: Browser;
@@ -42,24 +42,13 @@ function keepalive(switchId: string, credential: string) {
   });
 }
 
-async function signIn(p: Page, key: string) {
-  await p.getByLabel("API key").fill(key);
-  await p.getByRole("button", { name: "Sign in" }).click();
-}
-
 let created: { switch: SwitchDoc; credential: string };
 
 beforeAll(async () => {
   [edge, browser] = await Promise.all([startEdge(), launchChromium()]);
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
-  page.on("pageerror", (error) => pageErrors.push(`pageerror: ${error.message}`));
-  void page.addInitScript(() =>
-    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)),
-  );
-  page.on("console", (message) => {
-    if (message.type() === "error" && !/Failed to load resource/.test(message.text())) pageErrors.push(`console: ${message.text()}`);
-  });
+  watchPage(page, pageErrors);
   created = (await operator("POST", "/switches", { name: "edge-test-fs2", address: "sip:127.0.0.7:5060" })) as typeof created;
 });
 

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { verifiedRegister } from "../node/freeswitch-sip-auth";
 
 export const root = join(import.meta.dirname, "..", "..");
@@ -156,4 +156,25 @@ export async function postSwitchEvent(
   const body = await response.text();
   if (!response.ok) throw new Error(`POST /freeswitch/v1/events: ${response.status} ${body}`);
   return JSON.parse(body) as { outcome: string };
+}
+
+/**
+ * Collects what a page reports going wrong into `errors`: uncaught errors, console errors (other
+ * than a failed resource load, which some tests cause on purpose) and every Content-Security-Policy
+ * violation (the browser blocks the resource and reports it).
+ */
+export function watchPage(p: Page, errors: string[]): void {
+  p.on("pageerror", (error) => errors.push(`pageerror: ${error.message}`));
+  void p.addInitScript(() =>
+    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`)),
+  );
+  p.on("console", (message) => {
+    if (message.type() === "error" && !/Failed to load resource/.test(message.text())) errors.push(`console: ${message.text()}`);
+  });
+}
+
+/** Signs in on the console's sign-in form with an API key. */
+export async function signIn(p: Page, key: string): Promise<void> {
+  await p.getByLabel("API key").fill(key);
+  await p.getByRole("button", { name: "Sign in" }).click();
 }

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { artifacts, launchChromium, startEdge, type Edge } from "./harness";
+import { artifacts, launchChromium, signIn, startEdge, type Edge } from "./harness";
 
 let edge: Edge;
 let browser: Browser;
@@ -28,8 +28,7 @@ beforeAll(async () => {
     }).observe(document, { subtree: true, childList: true, characterData: true });
   });
   await page.goto(`${edge.base}/`);
-  await page.getByLabel("API key").fill(edge.demo.accountApiKey);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signIn(page, edge.demo.accountApiKey);
   await page.getByRole("heading", { level: 1, name: "Demo account" }).waitFor();
 });
 
