@@ -58,9 +58,10 @@ describe("an edge that swallows every request (packets dropped)", () => {
 describe("an edge that loses the hook's event posts", () => {
   it("an unregister it did not get is kept by the switch and replayed once the edge takes events again", async () => {
     const since = (await bed.requests()).length;
-    await bed.control("/edge/fail-events");
+    await bed.control(`/edge/fail-events?user=${leaving.device.username}`);
     try {
-      // The directory still answers, so the switch takes the unregister; its event meets a 503.
+      // The directory still answers, so the switch takes the unregister; its event (and only that
+      // phone's events) meets a 503.
       const gone = await bed.register("outage-1006-a-unregister", "a", leaving, { expires: 0 });
       expect(gone.code, describeRun(gone)).toBe(0);
       await bed.until(

@@ -67,7 +67,7 @@ let runCount = 0;
  * Runs the hook once per event, in order, sharing the FreeSWITCH global variables; or, with
  * `post`, the script once as its bgapi thread runs it (`args`), mod_curl answering `curlAnswer`.
  */
-function runHook(globals: Record<string, string>, events: HookEvent[], post?: { args: string; curlAnswer: string }): Result {
+function runHook(globals: Record<string, string>, events: HookEvent[], post?: { args: string; curlAnswer: string; race?: string }): Result {
   const dir = join(workDir, String(++runCount));
   const pairs = (entries: [string, string][]) => entries.map(([n, v]) => `${hex(n)} ${hex(v)}\n`).join("");
   mkdirSync(dir);
@@ -81,7 +81,9 @@ function runHook(globals: Record<string, string>, events: HookEvent[], post?: { 
     writeFileSync(headersFile, pairs(event.headers));
     args.push(jsonFile, headersFile);
   });
-  const env = post ? { ...process.env, HOOK_ARGS: hex(post.args), HOOK_CURL_ANSWER: hex(post.curlAnswer) } : process.env;
+  const env = post
+    ? { ...process.env, HOOK_ARGS: hex(post.args), HOOK_CURL_ANSWER: hex(post.curlAnswer), ...(post.race && { HOOK_RACE: hex(post.race) }) }
+    : process.env;
   const stdout = execFileSync(lua(), args, { encoding: "utf8", env });
   const result: Result = { runs: [], globals: {} };
   for (const line of stdout.split("\n").filter(Boolean)) {
@@ -320,6 +322,17 @@ describe("whistle_edge_events.lua post run: an event the edge did not answer is 
     expect(run.executes.filter((call) => call.api === "sofia")).toEqual([{ api: "sofia", args: "global standby on" }]);
     expect(run.executes.filter((call) => call.api === "bgapi")).toEqual([{ api: "bgapi", args: "lua whistle_edge_events.lua deliver" }]);
     expect(result.globals.edge_standby).toBe("true");
+  });
+
+  it("a post that times out while another thread ends the standby leaves the profiles as the variable says", () => {
+    // Another thread reached the edge and set edge_standby=false while this one's "standby on" ran:
+    // the profiles must end out of standby, or no later answer would ever switch them back.
+    const handOff = expectHandOff(runOne(GOOD_GLOBALS, fixture("event-sofia_unregister.json")));
+    const result = runHook(GOOD_GLOBALS, [], { args: handOff, curlAnswer: JSON.stringify({ status_code: "0", body: "" }), race: "edge_standby=false" });
+    const [run] = result.runs;
+    expect(run.errors).toEqual([]);
+    expect(run.executes.filter((call) => call.api === "sofia").map((call) => call.args)).toEqual(["global standby on", "global standby off"]);
+    expect(result.globals.edge_standby).toBe("false");
   });
 
   it("with HTTP 401 (a credential refused): spooled for a later try, no standby", () => {

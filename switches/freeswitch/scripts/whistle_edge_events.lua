@@ -183,12 +183,24 @@ local function unreachable(status)
 end
 
 -- Standby on or off, switched only on a change (the FreeSWITCH global variable remembers).
+-- Posts and the deliverer run in threads of their own, so two of them can decide at once: one
+-- that just reached the edge (off) and one whose post started before the edge came back and has
+-- only now timed out (on). Setting the variable and running the command are two steps, so the
+-- commands could land in the opposite order of the variable's writes and leave the profiles in
+-- standby with the variable saying "false", after which no later answer would switch it off.
+-- So after each command the variable is read again and, when another thread changed it
+-- meanwhile, its value is applied too: the last command run always matches the variable.
 local function standby(on)
   local wanted = on and "true" or "false"
   if (freeswitch.getGlobalVariable("edge_standby") or "false") == wanted then return end
   freeswitch.setGlobalVariable("edge_standby", wanted)
-  freeswitch.API():execute("sofia", "global standby " .. (on and "on" or "off"))
   freeswitch.consoleLog(on and "WARNING" or "NOTICE", LOG_PREFIX .. (on and "the edge cannot be reached: SIP profiles in standby (503)\n" or "the edge answers again: standby off\n"))
+  for _ = 1, 10 do
+    freeswitch.API():execute("sofia", "global standby " .. (wanted == "true" and "on" or "off"))
+    local now = freeswitch.getGlobalVariable("edge_standby") or "false"
+    if now == wanted then return end
+    wanted = now
+  end
 end
 
 local function start_deliverer()

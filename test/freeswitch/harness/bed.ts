@@ -157,7 +157,12 @@ export async function startBed(logDir: string): Promise<Bed> {
         const mode = /^\/edge\/(swallow|answer|fail-events|pass-events)$/.exec(url.pathname);
         if (incoming.method === "POST" && mode) {
           if (mode[1] === "swallow" || mode[1] === "answer") counter.swallow(mode[1] === "swallow");
-          else counter.failEvents(mode[1] === "fail-events");
+          else if (mode[1] === "pass-events") counter.failEvents(null);
+          else {
+            const user = url.searchParams.get("user");
+            if (!user) throw new Error("fail-events needs ?user=");
+            counter.failEvents(user);
+          }
           return { done: url.pathname };
         }
         const step = /^\/(edge|switch\/(a|b))\/(stop|start)$/.exec(url.pathname);

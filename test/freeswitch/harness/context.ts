@@ -3,7 +3,8 @@
 // and start, and a clean slate of registrations.
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { inject } from "vitest";
+import { beforeAll, inject } from "vitest";
+import { optionsStatus } from "../../e2e/harness/kamailio";
 import { apiClient } from "../../e2e/harness/edge";
 import { sleep } from "../../e2e/harness/ports";
 import { sipp, startSipp, type Device } from "../../e2e/harness/sipp";
@@ -42,6 +43,15 @@ export function testBed() {
   const bed = inject("bed");
   const api = apiClient(bed.edge);
   const account = `/accounts/${bed.accountId}`;
+
+  // Each file starts with both switches out of standby: an earlier file's outage ends when the
+  // hook's deliverer next reaches the edge (its pause grows to 5 s), which can be after that file
+  // has finished. Waiting here keeps a file's outcome independent of the one before it.
+  beforeAll(async () => {
+    for (const name of Object.keys(bed.switches) as SwitchName[]) {
+      await until(`switch ${name} answering (not in standby)`, () => optionsStatus(bed.switches[name].ip, 5060), (status) => status === 200, 30_000);
+    }
+  }, 40_000);
 
   async function registrations(deviceId?: string): Promise<Registration[]> {
     const query = deviceId ? `?deviceId=${deviceId}&limit=500` : "?limit=500";

@@ -4,8 +4,10 @@
 // this listener is closed too, so a switch meets a refused connection, as with the edge's own port.
 // It can also play an edge the switch cannot hear from: `swallow` keeps every request unanswered
 // (the switch's own timeout ends the wait, as when packets are dropped), and `failEvents` answers
-// the hook's event posts 503 while the directory and dialplan still reach the edge (an event lost
-// between a REGISTER's directory request and its event).
+// one user's registration event posts 503 while the directory, the dialplan, heartbeats and other
+// users' events still reach the edge (an event lost between a REGISTER's directory request and its
+// event). Only that user's posts fail, so nothing else the switches post meanwhile (a heartbeat, a
+// late event of an earlier test) can put a switch in standby before the lost event does.
 import { createServer, request as forward, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -31,8 +33,8 @@ export interface Counter {
   open(): Promise<void>;
   /** Hold every new request unanswered (true) or answer again (false; held connections are cut). */
   swallow(on: boolean): void;
-  /** Answer event posts 503 without forwarding them (true), or forward them again (false). */
-  failEvents(on: boolean): void;
+  /** Answer `user`'s registration event posts 503 without forwarding them, or (null) forward them all again. */
+  failEvents(user: string | null): void;
   stop(): Promise<void>;
 }
 
@@ -57,7 +59,7 @@ function describe(path: string, body: string): Pick<EdgeRequest, "kind" | "event
 export async function startCounter(edgePort: () => number, identify: (headers: IncomingHttpHeaders) => string): Promise<Counter> {
   const requests: EdgeRequest[] = [];
   let swallowing = false;
-  let failingEvents = false;
+  let failingEventsOf: string | null = null;
   const held = new Set<IncomingMessage>();
   const handle = (incoming: IncomingMessage, reply: ServerResponse) => {
     if (swallowing) {
@@ -79,7 +81,7 @@ export async function startCounter(edgePort: () => number, identify: (headers: I
         ...describe(incoming.url ?? "", body.toString("utf8")),
       };
       requests.push(entry);
-      if (failingEvents && entry.kind === "event") {
+      if (failingEventsOf !== null && entry.kind === "event" && entry.event !== "HEARTBEAT" && entry.user === failingEventsOf) {
         entry.status = 503;
         reply.writeHead(503, { "content-type": "text/plain" });
         reply.end("edge unavailable (test)");
@@ -138,8 +140,8 @@ export async function startCounter(edgePort: () => number, identify: (headers: I
         held.clear();
       }
     },
-    failEvents: (on: boolean) => {
-      failingEvents = on;
+    failEvents: (user: string | null) => {
+      failingEventsOf = user;
     },
   };
 }

@@ -20,6 +20,10 @@
 -- once as `lua whistle_edge_events.lua ARGS` runs it (argv, no event) instead of the events, with an
 -- empty spool: freeswitch.Dbh answers no rows, and each statement is written as an execute of the
 -- API "sql". freeswitch.API():execute("curl", ...) answers HOOK_CURL_ANSWER (hex).
+--
+-- HOOK_RACE (hex of "name=value"), when set, plays another thread of the switch: while the first
+-- `sofia` command of the run executes, that thread sets the FreeSWITCH global variable, as a post
+-- deciding the opposite at the same moment would.
 
 local function to_hex(text)
   return (text:gsub(".", function(char) return string.format("%02x", string.byte(char)) end))
@@ -67,11 +71,21 @@ for _, pair in ipairs(read_pairs(globals_path)) do
   global_vars[pair[1]] = pair[2]
 end
 
+local race = nil
+if os.getenv("HOOK_RACE") then
+  local name, value = from_hex(os.getenv("HOOK_RACE")):match("^([^=]+)=(.*)$")
+  race = { name, value }
+end
+
 local function new_freeswitch()
   local api = {}
   function api.execute(self, command, args)
     assert(self == api, "API:execute must be called with ':'")
     emit("execute", to_hex(tostring(command)), to_hex(tostring(args or "")))
+    if command == "sofia" and race then
+      global_vars[race[1]] = race[2]
+      race = nil
+    end
     if command == "curl" then return from_hex(os.getenv("HOOK_CURL_ANSWER") or "") end
     if command == "strepoch" then return "1795560948" end
     if command == "create_uuid" then return "00000000-0000-0000-0000-000000000001" end
