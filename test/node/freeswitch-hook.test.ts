@@ -67,7 +67,7 @@ let runCount = 0;
  * Runs the hook once per event, in order, sharing the FreeSWITCH global variables; or, with
  * `post`, the script once as its bgapi thread runs it (`args`), mod_curl answering `curlAnswer`.
  */
-function runHook(globals: Record<string, string>, events: HookEvent[], post?: { args: string; curlAnswer: string; race?: string }): Result {
+function runHook(globals: Record<string, string>, events: HookEvent[], post?: { args: string; curlAnswer: string; race?: string }, epoch?: number): Result {
   const dir = join(workDir, String(++runCount));
   const pairs = (entries: [string, string][]) => entries.map(([n, v]) => `${hex(n)} ${hex(v)}\n`).join("");
   mkdirSync(dir);
@@ -81,9 +81,11 @@ function runHook(globals: Record<string, string>, events: HookEvent[], post?: { 
     writeFileSync(headersFile, pairs(event.headers));
     args.push(jsonFile, headersFile);
   });
-  const env = post
-    ? { ...process.env, HOOK_ARGS: hex(post.args), HOOK_CURL_ANSWER: hex(post.curlAnswer), ...(post.race && { HOOK_RACE: hex(post.race) }) }
-    : process.env;
+  const env = {
+    ...process.env,
+    ...(post && { HOOK_ARGS: hex(post.args), HOOK_CURL_ANSWER: hex(post.curlAnswer), ...(post.race && { HOOK_RACE: hex(post.race) }) }),
+    ...(epoch !== undefined && { HOOK_EPOCH: String(epoch) }),
+  };
   const stdout = execFileSync(lua(), args, { encoding: "utf8", env });
   const result: Result = { runs: [], globals: {} };
   for (const line of stdout.split("\n").filter(Boolean)) {
@@ -136,8 +138,10 @@ function modCurlDecode(data: string): Buffer {
 
 /** The hook's one bgapi call, checked word by word; answers its arguments for the post run. */
 function expectHandOff(run: Run, kind = "event"): string {
-  expect(run.executes).toHaveLength(1);
-  const [call] = run.executes;
+  // Reading the switch's clock (a probe's gap) is no hand-off.
+  const calls = run.executes.filter((call) => call.api !== "strepoch");
+  expect(calls).toHaveLength(1);
+  const [call] = calls;
   expect(call.api).toBe("bgapi");
   const words = call.args.split(" ");
   for (const word of words) expect(word).toMatch(/^[\x21-\x7e]+$/); // no space, no empty word, printable
@@ -221,7 +225,7 @@ describe("whistle_edge_events.lua (real Lua, real captured events)", () => {
     expectPost(runOne(GOOD_GLOBALS, event));
   });
 
-  it.each(["event-sofia_register_failure.json", "event-sofia_pre_register.json", "event-sofia_register_attempt.json"])(
+  it.each(["event-sofia_pre_register.json", "event-sofia_register_attempt.json"])(
     "does not post %s (not a posted subclass)",
     (name) => {
       const run = runOne(GOOD_GLOBALS, fixture(name));
@@ -352,5 +356,59 @@ describe("whistle_edge_events.lua post run: an event the edge did not answer is 
     const run = runPost(GOOD_GLOBALS, "post event 1 event=a'b", 200);
     expect(run.executes).toEqual([]);
     expect(run.logs.map((log) => log.level)).toEqual(["ERR"]);
+  });
+});
+
+describe("whistle_edge_events.lua after a refused registration (sofia::register_failure): a probe, never standby by itself", () => {
+  const EPOCH = 1795560948;
+  const failure = () => fixture("event-sofia_register_failure.json");
+  const sofia = (run: Run) => run.executes.filter((call) => call.api === "sofia");
+
+  it("asks the edge at once: the event handed off as a heartbeat (never queued behind spooled events), the probe's time remembered", () => {
+    const event = failure();
+    const result = runHook(GOOD_GLOBALS, [event], undefined, EPOCH);
+    const [run] = result.runs;
+    expect(run.errors).toEqual([]);
+    expectRoundTrip(expectPost(run, EDGE_URL, CREDENTIAL, "heartbeat"), event.json);
+    expect(result.globals.edge_probe_at).toBe(String(EPOCH));
+    expect(result.globals.edge_standby).toBeUndefined();
+  });
+
+  it("a wrong password with the edge answering (HTTP 200): no standby", () => {
+    const handOff = expectHandOff(runOne(GOOD_GLOBALS, failure()), "heartbeat");
+    const result = runHook(GOOD_GLOBALS, [], { args: handOff, curlAnswer: JSON.stringify({ status_code: "200", body: '{"outcome":"ignored"}' }) });
+    expect(result.runs[0]!.errors).toEqual([]);
+    expect(sofia(result.runs[0]!)).toEqual([]);
+    expect(result.globals.edge_standby).toBeUndefined();
+  });
+
+  it.each([0, 503])("the edge unreachable (HTTP %i): standby on, kept for the deliverer", (status) => {
+    const handOff = expectHandOff(runOne(GOOD_GLOBALS, failure()), "heartbeat");
+    const result = runHook(GOOD_GLOBALS, [], { args: handOff, curlAnswer: JSON.stringify({ status_code: String(status), body: "" }) });
+    const [run] = result.runs;
+    expect(sofia(run!)).toEqual([{ api: "sofia", args: "global standby on" }]);
+    expect(run!.executes.filter((call) => call.api === "bgapi")).toEqual([{ api: "bgapi", args: "lua whistle_edge_events.lua deliver" }]);
+    expect(result.globals.edge_standby).toBe("true");
+  });
+
+  it("at most one probe every 2 s of the switch's clock: a burst of refusals asks the edge once", () => {
+    const burst = runHook(GOOD_GLOBALS, [failure(), failure(), failure()], undefined, EPOCH);
+    expect(burst.runs.map((run) => run.executes.filter((call) => call.api === "bgapi").length)).toEqual([1, 0, 0]);
+    const oneSecondLater = runHook({ ...GOOD_GLOBALS, edge_probe_at: String(EPOCH - 1) }, [failure()], undefined, EPOCH);
+    expect(oneSecondLater.runs[0]!.executes.filter((call) => call.api !== "strepoch")).toEqual([]);
+    const twoSecondsLater = runHook({ ...GOOD_GLOBALS, edge_probe_at: String(EPOCH - 2) }, [failure()], undefined, EPOCH);
+    expectHandOff(twoSecondsLater.runs[0]!, "heartbeat");
+    expect(twoSecondsLater.globals.edge_probe_at).toBe(String(EPOCH));
+  });
+
+  it("no probe while in standby (the deliverer is already asking)", () => {
+    const run = runOne({ ...GOOD_GLOBALS, edge_standby: "true" }, failure());
+    expect(run.executes).toEqual([]);
+  });
+
+  it("a HEARTBEAT is still posted inside the probe gap (the gap holds only probes)", () => {
+    const heartbeat = fromJson(JSON.stringify({ "Event-Name": "HEARTBEAT", "Event-Date-Timestamp": "1795560948000000" }));
+    const run = runHook({ ...GOOD_GLOBALS, edge_probe_at: String(EPOCH) }, [heartbeat], undefined, EPOCH).runs[0]!;
+    expectHandOff(run, "heartbeat");
   });
 });

@@ -24,6 +24,14 @@
 -- a load balancer checking with OPTIONS sends them to another switch. The first answer from the
 -- edge ends the standby.
 --
+-- A failed directory request reports to no script, but the 403 it ends in fires
+-- sofia::register_failure (for a REGISTER and for an INVITE). That event is also what a wrong
+-- password fires, so it never puts the switch in standby by itself: it only makes the hook ask the
+-- edge at once (the event is posted as a heartbeat, which the edge answers and otherwise ignores),
+-- and standby follows only when that post finds the edge unreachable. At most one such probe every
+-- PROBE_GAP_S seconds, none while in standby (the deliverer is already asking), so a burst of wrong
+-- passwords adds at most one edge request per PROBE_GAP_S to the directory requests it costs.
+--
 -- Reads two global variables set in vars-edge.xml: edge_url and edge_switch_credential.
 
 local LOG_PREFIX = "whistle_edge_events: "
@@ -35,6 +43,8 @@ local SPOOL_LIMIT = 10000
 local LEASE_MS = 15000
 local MAX_PAUSE_MS = 5000
 local GIVE_UP_MS = 300000
+-- Seconds between two probes after a refused registration (whole seconds: strepoch's).
+local PROBE_GAP_S = 2
 
 -- Log a warning once per FreeSWITCH run. A Lua global would not survive between events (each
 -- event gets a new Lua state), so the "already warned" mark is a FreeSWITCH global variable.
@@ -71,6 +81,22 @@ end
 
 -- ── the hook ──────────────────────────────────────────────────────────────────────────────────
 
+local function epoch_seconds()
+  return math.floor(tonumber(freeswitch.API():execute("strepoch", "")) or os.time())
+end
+
+-- A refused REGISTER or INVITE (sofia::register_failure): a wrong password, or a directory request
+-- that got no answer. Whether the edge can be reached is asked now rather than at the next
+-- heartbeat. False when no probe is due.
+local function probe_due()
+  if freeswitch.getGlobalVariable("edge_standby") == "true" then return false end
+  local now = epoch_seconds()
+  local last = tonumber(freeswitch.getGlobalVariable("edge_probe_at") or "") or 0
+  if now >= last and now - last < PROBE_GAP_S then return false end
+  freeswitch.setGlobalVariable("edge_probe_at", tostring(now))
+  return true
+end
+
 local function hook()
   -- Which events to post. Anything else bound here by mistake is ignored.
   local name = event:getHeader("Event-Name")
@@ -80,7 +106,8 @@ local function hook()
     ["sofia::unregister"] = true,
     ["sofia::expire"] = true,
   }
-  if not (name == "HEARTBEAT" or (name == "CUSTOM" and POSTED_SUBCLASSES[subclass])) then
+  local probe = name == "CUSTOM" and subclass == "sofia::register_failure"
+  if not (name == "HEARTBEAT" or probe or (name == "CUSTOM" and POSTED_SUBCLASSES[subclass])) then
     return
   end
 
@@ -93,6 +120,7 @@ local function hook()
   end
 
   if not edge_settings() then return end
+  if probe and not probe_due() then return end
 
   -- mod_curl URL-decodes the post data once before sending it, so the form value is encoded
   -- twice: the edge's form parser then gets the exact JSON back.
@@ -100,16 +128,17 @@ local function hook()
   -- The switch's clock (µs) orders the spool; the edge compares it with the binding's own stamp.
   local stamp = event:getHeader("Event-Date-Timestamp") or ""
   if not stamp:find("^%d+$") then stamp = "0" end
-  local kind = name == "HEARTBEAT" and "heartbeat" or "event"
+  -- A probe goes as a heartbeat: never queued behind spooled events, kept only to learn when the edge is back.
+  local kind = (name == "HEARTBEAT" or probe) and "heartbeat" or "event"
 
-  freeswitch.consoleLog("DEBUG", LOG_PREFIX .. "posting " .. (subclass or name) .. "\n")
+  freeswitch.consoleLog("DEBUG", LOG_PREFIX .. (probe and "a refused registration: asking the edge with " or "posting ") .. (subclass or name) .. "\n")
   freeswitch.API():execute("bgapi", table.concat({ "lua", SCRIPT, "post", kind, stamp, body }, " "))
 end
 
 -- ── the spool ─────────────────────────────────────────────────────────────────────────────────
 
 local function now_ms()
-  return math.floor(tonumber(freeswitch.API():execute("strepoch", "")) or os.time()) * 1000
+  return epoch_seconds() * 1000
 end
 
 local function open_spool()

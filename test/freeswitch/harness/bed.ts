@@ -154,9 +154,10 @@ export async function startBed(logDir: string): Promise<Bed> {
       };
       const act = async (): Promise<unknown> => {
         if (incoming.method === "GET" && url.pathname === "/requests") return counter.requests;
-        const mode = /^\/edge\/(swallow|answer|fail-events|pass-events)$/.exec(url.pathname);
+        const mode = /^\/edge\/(swallow|answer|fail-events|pass-events|only-heartbeats|all)$/.exec(url.pathname);
         if (incoming.method === "POST" && mode) {
           if (mode[1] === "swallow" || mode[1] === "answer") counter.swallow(mode[1] === "swallow");
+          else if (mode[1] === "only-heartbeats" || mode[1] === "all") counter.onlyHeartbeats(mode[1] === "only-heartbeats");
           else if (mode[1] === "pass-events") counter.failEvents(null);
           else {
             const user = url.searchParams.get("user");

@@ -8,6 +8,8 @@
 // users' events still reach the edge (an event lost between a REGISTER's directory request and its
 // event). Only that user's posts fail, so nothing else the switches post meanwhile (a heartbeat, a
 // late event of an earlier test) can put a switch in standby before the lost event does.
+// `onlyHeartbeats` answers the hook's HEARTBEAT posts and 503 to everything else (the switch's
+// heartbeats alone cannot tell it of the outage).
 import { createServer, request as forward, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -35,6 +37,8 @@ export interface Counter {
   swallow(on: boolean): void;
   /** Answer `user`'s registration event posts 503 without forwarding them, or (null) forward them all again. */
   failEvents(user: string | null): void;
+  /** Forward only HEARTBEAT posts and answer every other request 503 (true), or forward all again (false). */
+  onlyHeartbeats(on: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -60,6 +64,7 @@ export async function startCounter(edgePort: () => number, identify: (headers: I
   const requests: EdgeRequest[] = [];
   let swallowing = false;
   let failingEventsOf: string | null = null;
+  let heartbeatsOnly = false;
   const held = new Set<IncomingMessage>();
   const handle = (incoming: IncomingMessage, reply: ServerResponse) => {
     if (swallowing) {
@@ -81,7 +86,7 @@ export async function startCounter(edgePort: () => number, identify: (headers: I
         ...describe(incoming.url ?? "", body.toString("utf8")),
       };
       requests.push(entry);
-      if (failingEventsOf !== null && entry.kind === "event" && entry.event !== "HEARTBEAT" && entry.user === failingEventsOf) {
+      if ((failingEventsOf !== null && entry.kind === "event" && entry.event !== "HEARTBEAT" && entry.user === failingEventsOf) || (heartbeatsOnly && entry.event !== "HEARTBEAT")) {
         entry.status = 503;
         reply.writeHead(503, { "content-type": "text/plain" });
         reply.end("edge unavailable (test)");
@@ -142,6 +147,9 @@ export async function startCounter(edgePort: () => number, identify: (headers: I
     },
     failEvents: (user: string | null) => {
       failingEventsOf = user;
+    },
+    onlyHeartbeats: (on: boolean) => {
+      heartbeatsOnly = on;
     },
   };
 }

@@ -19,7 +19,8 @@
 -- With HOOK_ARGS set (hex of the argument string, e.g. "post event 123 event=..."), the script runs
 -- once as `lua whistle_edge_events.lua ARGS` runs it (argv, no event) instead of the events, with an
 -- empty spool: freeswitch.Dbh answers no rows, and each statement is written as an execute of the
--- API "sql". freeswitch.API():execute("curl", ...) answers HOOK_CURL_ANSWER (hex).
+-- API "sql". freeswitch.API():execute("curl", ...) answers HOOK_CURL_ANSWER (hex), and
+-- execute("strepoch") the switch's clock in seconds, HOOK_EPOCH (1795560948 unless set).
 --
 -- HOOK_RACE (hex of "name=value"), when set, plays another thread of the switch: while the first
 -- `sofia` command of the run executes, that thread sets the FreeSWITCH global variable, as a post
@@ -87,7 +88,7 @@ local function new_freeswitch()
       race = nil
     end
     if command == "curl" then return from_hex(os.getenv("HOOK_CURL_ANSWER") or "") end
-    if command == "strepoch" then return "1795560948" end
+    if command == "strepoch" then return os.getenv("HOOK_EPOCH") or "1795560948" end
     if command == "create_uuid" then return "00000000-0000-0000-0000-000000000001" end
     return "+OK Job-UUID: 00000000-0000-0000-0000-000000000000\n"
   end
