@@ -536,6 +536,8 @@ function configureFreeswitch(home, { edgeUrl, switchId, credential }) {
   copyFileSync(join(SHIPPED_FS, "sip_profiles", "internal-edge.xml"), join(conf, "sip_profiles", "internal-edge.xml"));
   copyFileSync(join(SHIPPED_FS, "directory", "default.xml"), join(conf, "directory", "default.xml"));
   copyFileSync(join(SHIPPED_FS, "scripts", "whistle_edge_events.lua"), join(conf, "scripts", "whistle_edge_events.lua"));
+  // The route file for calls answered with the INVITE's directory answer (absent from older files).
+  if (existsSync(join(SHIPPED_FS, "whistle_edge_route.xml"))) copyFileSync(join(SHIPPED_FS, "whistle_edge_route.xml"), join(conf, "whistle_edge_route.xml"));
   let vars = readFileSync(join(conf, "vars-edge.xml"), "utf8");
   vars = setVariable(vars, "edge_url", edgeUrl);
   vars = setVariable(vars, "edge_switch_id", switchId);

@@ -4,19 +4,15 @@
 // found by the switch itself, no further edge request), each other switch that holds one (with the
 // realm in X-Edge-Realm), or nowhere: 480 for a device with no reachable registration, 404 for an
 // unknown destination.
-import type { Leg } from "../../registrar/routing";
 import { ipAddressOf } from "../../registrar/host";
-import { formatSipUri, parseSipUri } from "../../registrar/sip-uri";
+import { parseSipUri } from "../../registrar/sip-uri";
 import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
 import { fleet, type Fleet } from "../switches/fleet";
 import { findRoute, type CallQuery } from "../switches/route";
-import { dialStringOf } from "./directory";
+import { callAction, PROFILE_NAME, REALM_HEADER } from "./bridge";
 import { field, type Form } from "./form";
 import { dialplanDocument, notFoundDocument } from "./xml";
-
-/** The SIP header that carries the callee's realm from one switch to the next. */
-export const REALM_HEADER = "X-Edge-Realm";
 
 export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentity): Promise<string> {
   const destination = field(form, "Caller-Destination-Number");
@@ -24,7 +20,7 @@ export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentit
   const context = field(form, "Caller-Context") ?? "default";
   const profile = field(form, "variable_sofia_profile_name") ?? "internal";
   // The profile name goes into bridge strings, where `,` `|` `{` `}` `/` have meaning.
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(profile)) return notFoundDocument();
+  if (!PROFILE_NAME.test(profile)) return notFoundDocument();
   // Trusted by the profile's ACL: a peer switch or a carrier, never a device.
   const fromPeer = field(form, "variable_sip_acl_authed_by") !== undefined;
   const fromDevice = field(form, "variable_sip_authorized") === "true" && !fromPeer;
@@ -49,34 +45,17 @@ export async function answerDialplan(env: Env, form: Form, caller: SwitchIdentit
   }
   const found = await findRoute(env, caller, query, switches);
   if (found.kind === "refused") return notFoundDocument();
-  if (found.kind === "not_found") return dialplanDocument(context, [["respond", "404 Not Found"]]);
-  if (found.kind === "unavailable") return dialplanDocument(context, UNAVAILABLE);
-  const targets = found.legs.flatMap((leg) => bridgeTarget(leg, found.username, found.realm, profile) ?? []);
-  if (targets.length === 0) return dialplanDocument(context, UNAVAILABLE);
+  const action = callAction(found, profile);
+  if (action.kind === "respond") return dialplanDocument(context, [["respond", action.answer]]);
   return dialplanDocument(context, [
     ["set", "hangup_after_bridge=true"],
-    ["bridge", targets.join(",")],
+    ["bridge", action.targets],
   ]);
 }
-
-const UNAVAILABLE: [string, string][] = [["respond", "480 Temporarily Unavailable"]];
 
 /** Did the call come from the IP address of a switch of the fleet (its `address`'s host)? */
 function fromFleetSwitch(switches: Fleet, networkIp: string | undefined): boolean {
   const ip = networkIp === undefined ? null : ipAddressOf(networkIp);
   if (ip === null) return false;
   return switches.addresses().some((address) => parseSipUri(address.trim())?.host.text === ip);
-}
-
-/**
- * One bridge target, written from parsed values only: the device's username and realm (checked by
- * the API) and the holding switch's address read as a SIP URI, whose characters cannot include the
- * bridge string's separators (`,` `|` `{` `}`). A switch address that does not parse gives no leg.
- */
-function bridgeTarget(leg: Leg, username: string, realm: string, profile: string): string | null {
-  if (leg.kind === "local") return dialStringOf(username, realm);
-  const peer = parseSipUri(leg.address);
-  if (peer === null) return null;
-  const uri = formatSipUri({ ...peer, scheme: "sip", user: username, password: null, headers: [] });
-  return `{sip_h_${REALM_HEADER}=${realm}}sofia/${profile}/${uri}`;
 }

@@ -1,6 +1,7 @@
 // mod_xml_curl directory requests. `sip_auth`: a device authenticates (REGISTER or INVITE); the
 // edge checks the digest itself, counts failures toward the lockout, refreshes a matching binding,
-// and answers the device's a1-hash with the account's forced interval. `user_call`: a `user/`
+// and answers the device's a1-hash with the account's forced interval; an INVITE's answer carries
+// the call's route as well (invite-route.ts). `user_call`: a `user/`
 // bridge on this switch needs the domain's dial-string. Anything else: "not found".
 import { isDigestAnswer, type DigestCredentials } from "../../registrar/digest";
 import { uriNames } from "../../registrar/uri-equality";
@@ -10,6 +11,7 @@ import type { Env } from "../env";
 import type { SwitchIdentity } from "../switches/credentials";
 import { registrarForSwitch } from "../switches/scope";
 import { field, type Form } from "./form";
+import { inviteRouteVariables } from "./invite-route";
 import { directoryDocument, notFoundDocument } from "./xml";
 
 /** A user variable in the answer that says "this REGISTER refreshed a binding already": the hook then skips the event. */
@@ -18,17 +20,6 @@ export const REFRESHED_VALUE = "refreshed";
 
 /** Reaches every registration of the dialed user on this switch (`user/USER@REALM`). */
 export const DIAL_STRING = "{presence_id=${dialed_user}@${dialed_domain}}${sofia_contact(${dialed_user}@${dialed_domain})}";
-
-/**
- * The same dial-string for one device, written out: the dialplan bridges a callee registered on
- * the asking switch with it, so the switch finds the contacts in its own registrations without a
- * `user/` bridge and the directory request (`user_call`) that bridge costs. The username and realm
- * are the device's as the API checked them (letters, digits and `._~+-`; a host name), so neither
- * can close the expansion or the variable block.
- */
-export function dialStringOf(username: string, realm: string): string {
-  return `{presence_id=${username}@${realm}}\${sofia_contact(${username}@${realm})}`;
-}
 
 /**
  * How long a FreeSWITCH nonce used without qop is remembered (good once). FreeSWITCH keeps such a
@@ -113,6 +104,8 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
   if (result.status !== "authorized") return notFoundDocument();
 
   const { credentials } = result;
+  // An INVITE's answer carries the call's route too: no dialplan request follows (invite-route.ts).
+  const route = method === "INVITE" ? await inviteRouteVariables(env, form, caller, credentials.realm) : [];
   return directoryDocument({
     realm: credentials.realm,
     username: credentials.username,
@@ -125,6 +118,7 @@ async function sipAuth(env: Env, form: Form, caller: SwitchIdentity): Promise<st
       ["user_context", USER_CONTEXT],
       ...callerIdVariables(credentials),
       ...(result.refreshed ? [[REFRESHED_VARIABLE, REFRESHED_VALUE] as [string, string]] : []),
+      ...route,
     ],
   });
 }

@@ -72,6 +72,7 @@ export function configure(settings: FreeswitchSettings, dirs: FreeswitchDirs): v
   cpSync(join(SHIPPED, "sip_profiles", "internal-edge.xml"), join(C, "sip_profiles", "internal-edge.xml"));
   cpSync(join(SHIPPED, "directory", "default.xml"), join(C, "directory", "default.xml"));
   cpSync(join(SHIPPED, "scripts", "whistle_edge_events.lua"), join(C, "scripts", "whistle_edge_events.lua"));
+  cpSync(join(SHIPPED, "whistle_edge_route.xml"), join(C, "whistle_edge_route.xml"));
 
   // Step 4: the three variables, and the peers instead of the example addresses.
   const varsFile = join(C, "vars-edge.xml");
