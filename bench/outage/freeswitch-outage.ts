@@ -4,19 +4,24 @@
 // switches meet a refused connection) and swallowing every request (packets dropped: each request
 // waits out the 2 s timeout). For each outage: what every REGISTER got, what a call between two
 // registered phones got, and after recovery how long until each phone was registered again, the
-// bindings lost, and the events the hook replayed. Written to bench/results/<date>-outage.json and
-// printed as the table of docs/operations.md ("Edge outages").
+// bindings lost, and the events the hook replayed. The switches run the shipped heartbeat (20 s) and
+// the edge its default fleet timing (FREESWITCH_BED_TIMING=production, set in the bench's config).
+// Written to bench/results/<date>-outage-freeswitch[-OUTAGE_LABEL].json and printed as the table of
+// docs/operations.md ("Edge outages").
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { optionsStatus } from "../../test/e2e/harness/kamailio";
 import { sleep } from "../../test/e2e/harness/ports";
-import { receivedStartLines, stopAllSipp, timeline } from "../../test/e2e/harness/sipp";
-import type { SwitchName } from "../../test/freeswitch/harness/bed";
+import { receivedStartLines, stopAllSipp } from "../../test/e2e/harness/sipp";
+import { FLEET_TIMING, type SwitchName } from "../../test/freeswitch/harness/bed";
 import { testBed, type Phone } from "../../test/freeswitch/harness/context";
+import { finalAnswer } from "./answers";
 
 const REFRESH_S = Number(process.env.OUTAGE_REFRESH_S ?? 30);
 const OUTAGE_S = Number(process.env.OUTAGE_S ?? 60);
+const LABEL = process.env.OUTAGE_LABEL ?? "";
 const bed = testBed();
 
 interface Attempt {
@@ -24,7 +29,7 @@ interface Attempt {
   switch: SwitchName;
   at: number;
   answer: string;
-  /** ms from the last REGISTER sent to the final answer. */
+  /** ms from the REGISTER it answers to the final answer. */
   ms: number;
 }
 
@@ -39,17 +44,8 @@ let running = true;
 
 async function registerOnce(entry: { phone: Phone; sw: SwitchName }, label: string): Promise<Attempt> {
   const run = await bed.register(`outage-${label}-${entry.phone.device.username}-${attempts.length}`, entry.sw, entry.phone, { expires: 120 });
-  const lines = receivedStartLines(run);
-  const trace = timeline(run);
-  const sent = trace.filter((m) => m.direction === "sent").at(-1);
-  const got = trace.filter((m) => m.direction === "received").at(-1);
-  const attempt: Attempt = {
-    phone: entry.phone.device.username,
-    switch: entry.sw,
-    at: Date.now(),
-    answer: lines.at(-1) ?? "no answer",
-    ms: sent && got ? got.at - sent.at : NaN,
-  };
+  const { answer, ms } = finalAnswer(run);
+  const attempt: Attempt = { phone: entry.phone.device.username, switch: entry.sw, at: Date.now(), answer, ms };
   attempts.push(attempt);
   return attempt;
 }
@@ -108,6 +104,7 @@ it("measures two edge outages", async () => {
     const before = await bed.registrations();
     const requestsBefore = (await bed.requests()).length;
     const start = Date.now();
+    const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
     await bed.control(kind === "refused" ? "/edge/stop" : "/edge/swallow");
     const stoppedAt = Date.now();
     // When each switch turned to 503 (standby), polled every 250 ms.
@@ -156,6 +153,7 @@ it("measures two edge outages", async () => {
       bindingsAfter: looped(after).length,
       bindingsLost: lost,
       eventsNotDelivered: failedEvents.length,
+      loadAverage: { before: loadBefore, end: loadavg().map((x) => Math.round(x * 100) / 100) },
     });
     console.log(JSON.stringify(results.at(-1)));
   }
@@ -164,7 +162,7 @@ it("measures two edge outages", async () => {
 
   const out = join(import.meta.dirname, "..", "results");
   mkdirSync(out, { recursive: true });
-  const file = join(out, `${new Date().toISOString().slice(0, 10)}-outage-freeswitch.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), refreshSeconds: REFRESH_S, outageSeconds: OUTAGE_S, phones: phones.map((p) => `${p.phone.device.username}@${p.sw}`), results, attempts }, null, 2));
+  const file = join(out, `${new Date().toISOString().slice(0, 10)}-outage-freeswitch${LABEL ? `-${LABEL}` : ""}.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), heartbeatSeconds: FLEET_TIMING.heartbeatSeconds, refreshSeconds: REFRESH_S, outageSeconds: OUTAGE_S, phones: phones.map((p) => `${p.phone.device.username}@${p.sw}`), results, attempts }, null, 2));
   console.log(`written ${file}`);
 });
