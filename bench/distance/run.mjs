@@ -26,11 +26,14 @@
 // seconds per search step), --hold S (60), --reg-start N (10), --call-start N (5), --max-rate N
 // (640), --devices N (500), --label TEXT (results file suffix), --fs-dir DIR (FreeSWITCH files
 // instead of switches/freeswitch/, e.g. another revision's), --kamailio-cfg FILE (likewise), --quick (smoke: 0 and 30 ms, 4 s steps, 8 s holds), --keep (keep logs), --no-write,
-// --setup-only (the call setup time at each distance, without the REGISTER and call rate searches).
+// --setup-only (the call setup time at each distance, without the REGISTER and call rate searches),
+// --relay (FreeSWITCH reaches the delay proxy through the shipped keep-alive relay,
+// switches/freeswitch/relay/whistle-edge-relay.conf, on nginx; plain HTTP to the edge here).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { chmodSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -67,6 +70,7 @@ const SHIPPED_FS = option("fs-dir", join(root, "switches", "freeswitch"));
 const KAMAILIO_CFG = option("kamailio-cfg", join(root, "switches", "kamailio", "kamailio.cfg"));
 const KEEP = flag("keep");
 const WRITE = !flag("no-write");
+const RELAY = flag("relay"); // FreeSWITCH through the shipped keep-alive relay (nginx) on its host
 const SETUP_ONLY = flag("setup-only"); // only the call setup time at 1 call/s, no rate searches
 const SUCCESS_MIN = 0.99;
 const SETUP_CALLS = QUICK ? 5 : 20;
@@ -234,6 +238,34 @@ async function startProxy(name, target, roundTripMs) {
     return port !== null;
   }, 10_000, proc);
   return { port, url: `http://127.0.0.1:${port}`, hostport: `127.0.0.1:${port}`, stop: () => stopProc(proc), proc };
+}
+
+// ── the keep-alive relay (switches/freeswitch/relay/) ───────────────────────
+
+/** nginx with the shipped relay file, its edge the delay proxy (plain HTTP here), listening on a free loopback port. */
+async function startRelay(target) {
+  const dir = mkdtempSync(join(work, "relay-"));
+  const listen = await new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+  let site = readFileSync(join(SHIPPED_FS, "relay", "whistle-edge-relay.conf"), "utf8");
+  site = site.replace("server edge.example.net:443;", `server ${target};`).replace("proxy_pass https://whistle_edge;", "proxy_pass http://whistle_edge;").replace("listen 127.0.0.1:8788;", `listen 127.0.0.1:${listen};`);
+  writeFileSync(join(dir, "site.conf"), site);
+  writeFileSync(join(dir, "nginx.conf"), [
+    "worker_processes 1;", `pid ${join(dir, "nginx.pid")};`, `error_log ${join(dir, "error.log")} warn;`, "daemon off;",
+    "events { worker_connections 1024; }",
+    `http { client_body_temp_path ${dir}; proxy_temp_path ${dir}; include ${join(dir, "site.conf")}; }`, "",
+  ].join("\n"));
+  const proc = spawnLogged(`relay-${listen}`, "nginx", ["-p", dir, "-c", join(dir, "nginx.conf")]);
+  await waitFor("the relay listens", () => new Promise((resolve) => {
+    const socket = connect(listen, "127.0.0.1", () => { socket.destroy(); resolve(true); });
+    socket.on("error", () => resolve(false));
+  }), 10_000, proc);
+  return { url: `http://127.0.0.1:${listen}`, stop: () => stopProc(proc) };
 }
 
 // ── users and SIPp ──────────────────────────────────────────────────────────
@@ -654,7 +686,9 @@ async function main() {
     for (const roundTripMs of DELAYS) {
       log(`\n── ${entry.name}, +${roundTripMs} ms round trip ──  [${elapsed()}]`);
       const proxy = await startProxy(key, edge.hostport, roundTripMs);
-      const sw = key === "freeswitch" ? await startFreeswitch(`${roundTripMs}ms`, proxy.url, edge.switches.freeswitch) : await startKamailio(`${roundTripMs}ms`, proxy.hostport, edge.switches.kamailio);
+      const relay = key === "freeswitch" && RELAY ? await startRelay(proxy.hostport) : null;
+      if (relay) cleanups.push(relay.stop);
+      const sw = key === "freeswitch" ? await startFreeswitch(`${roundTripMs}ms`, relay ? relay.url : proxy.url, edge.switches.freeswitch) : await startKamailio(`${roundTripMs}ms`, proxy.hostport, edge.switches.kamailio);
       cleanups.push(sw.stop, proxy.stop);
       try {
         entry.distances.push(await measureSwitch(sw, roundTripMs));
@@ -662,6 +696,10 @@ async function main() {
         cleanups.splice(cleanups.indexOf(sw.stop), 2);
         await sw.stop();
         await proxy.stop();
+        if (relay) {
+          cleanups.splice(cleanups.indexOf(relay.stop), 1);
+          await relay.stop();
+        }
       }
       // Written after every distance, so a run stopped early keeps what it measured.
       writeReport(results, versions, machine);
@@ -676,7 +714,7 @@ function writeReport(results, versions, machine, final = false) {
     name: "distance",
     date,
     command: `npm run bench:distance -- ${argv.join(" ")}`.trim(),
-    settings: { setupOnly: SETUP_ONLY, delaysMs: DELAYS, searchSeconds: SEARCH_S, holdSeconds: HOLD_S, regStart: REG_START, callStart: CALL_START, maxRate: MAX_RATE, devices: DEVICES, successMin: SUCCESS_MIN, flatRule: "median of the last third ≤ max(1.5 ×, + 50 ms) the median of the first third", addresses: IP },
+    settings: { setupOnly: SETUP_ONLY, relay: RELAY, delaysMs: DELAYS, searchSeconds: SEARCH_S, holdSeconds: HOLD_S, regStart: REG_START, callStart: CALL_START, maxRate: MAX_RATE, devices: DEVICES, successMin: SUCCESS_MIN, flatRule: "median of the last third ≤ max(1.5 ×, + 50 ms) the median of the first third", addresses: IP },
     machine,
     versions,
     measured: "registration = REGISTER, 401, REGISTER with digest, 200 (new Call-ID each); call = INVITE, 407, ACK, INVITE with digest, 180, 200, ACK, BYE, 200 to one registered SIPp UAS on the same switch; latency = first request sent to the final 200 (SIPp rtd); the delay proxy holds each byte for half the round trip each way and a new connection's first bytes for one more round trip",
