@@ -17,21 +17,13 @@ import { sleep } from "../../test/e2e/harness/ports";
 import { receivedStartLines, stopAllSipp } from "../../test/e2e/harness/sipp";
 import { FLEET_TIMING, type SwitchName } from "../../test/freeswitch/harness/bed";
 import { testBed, type Phone } from "../../test/freeswitch/harness/context";
-import { finalAnswer } from "./answers";
+import { finalAnswer, refreshLoop, registeredAgain, summary, type Attempt } from "./answers";
 
 const REFRESH_S = Number(process.env.OUTAGE_REFRESH_S ?? 30);
 const OUTAGE_S = Number(process.env.OUTAGE_S ?? 60);
 const LABEL = process.env.OUTAGE_LABEL ?? "";
 const bed = testBed();
 
-interface Attempt {
-  phone: string;
-  switch: SwitchName;
-  at: number;
-  answer: string;
-  /** ms from the REGISTER it answers to the final answer. */
-  ms: number;
-}
 
 const phones: { phone: Phone; sw: SwitchName }[] = [
   { phone: bed.phone(bed.bed.devices["1001"]!), sw: "a" },
@@ -48,19 +40,6 @@ async function registerOnce(entry: { phone: Phone; sw: SwitchName }, label: stri
   const attempt: Attempt = { phone: entry.phone.device.username, switch: entry.sw, at: Date.now(), answer, ms };
   attempts.push(attempt);
   return attempt;
-}
-
-/** Each phone refreshes every REFRESH_S, its first refresh offset so the phones spread over the interval. */
-function refreshLoop(entry: { phone: Phone; sw: SwitchName }, offsetMs: number): Promise<void> {
-  return (async () => {
-    await sleep(offsetMs);
-    while (running) {
-      const started = Date.now();
-      await registerOnce(entry, "refresh").catch(() => undefined);
-      const wait = REFRESH_S * 1000 - (Date.now() - started);
-      if (wait > 0) await sleep(wait);
-    }
-  })();
 }
 
 // The callee of the test calls: a phone outside the refresh loops (its SIP port answers the call).
@@ -80,12 +59,6 @@ async function callOnce(label: string, answered: boolean): Promise<string> {
   return lines.find((l) => /^SIP\/2\.0 [2-6]\d\d/.test(l) && !l.startsWith("SIP/2.0 407")) ?? lines.at(-1) ?? "no answer";
 }
 
-const summary = (list: Attempt[]) => {
-  const counts: Record<string, number> = {};
-  for (const a of list) counts[a.answer] = (counts[a.answer] ?? 0) + 1;
-  return counts;
-};
-
 afterAll(async () => {
   running = false;
   await stopAllSipp();
@@ -96,7 +69,7 @@ afterAll(async () => {
 it("measures two edge outages", async () => {
   await bed.clearRegistrations();
   for (const entry of phones) expect((await registerOnce(entry, "first")).answer).toBe("SIP/2.0 200 OK");
-  const loops = phones.map((entry, i) => refreshLoop(entry, (i * REFRESH_S * 1000) / phones.length));
+  const loops = phones.map((entry, i) => refreshLoop(() => registerOnce(entry, "refresh"), REFRESH_S, (i * REFRESH_S * 1000) / phones.length, () => running));
   const results: unknown[] = [];
 
   for (const kind of ["refused", "dropped"] as const) {
@@ -121,11 +94,7 @@ it("measures two edge outages", async () => {
     const backAt = Date.now();
     const during = attempts.filter((a) => a.at >= stoppedAt && a.at < backAt);
     // Every phone registered again: its first 200 after the edge is back.
-    const again: Record<string, number> = {};
-    while (Object.keys(again).length < phones.length && Date.now() - backAt < REFRESH_S * 2000) {
-      for (const a of attempts.filter((x) => x.at >= backAt && x.answer === "SIP/2.0 200 OK")) again[a.phone] ??= a.at - backAt;
-      await sleep(250);
-    }
+    const again = await registeredAgain(attempts, phones.length, backAt, REFRESH_S * 2000);
     const callAfter = await callOnce(`${kind}-after`, true);
     const after = await bed.registrations();
     const key = (r: { contact: string }) => r.contact;

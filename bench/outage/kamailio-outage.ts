@@ -24,7 +24,7 @@ import { startKamailioProcess, switchProcess, type KamailioSwitch } from "../../
 import { freeTcpPort, sleep, udpPortFree } from "../../test/e2e/harness/ports";
 import { sipp, startSipp, stopAllSipp, type Device } from "../../test/e2e/harness/sipp";
 import { startCounter, type Counter } from "../../test/freeswitch/harness/counter";
-import { finalAnswer } from "./answers";
+import { finalAnswer, refreshLoop, registeredAgain, summary, type Attempt } from "./answers";
 
 const REFRESH_S = Number(process.env.OUTAGE_REFRESH_S ?? 30);
 const OUTAGE_S = Number(process.env.OUTAGE_S ?? 60);
@@ -57,15 +57,6 @@ interface Phone {
   acceptedCseq: number;
 }
 
-interface Attempt {
-  phone: string;
-  switch: SwitchName;
-  at: number;
-  answer: string;
-  /** ms from the request to its final answer (the first final answer SIPp received). */
-  ms: number;
-  retryAfter: number | null;
-}
 
 interface Registration {
   id: number;
@@ -109,19 +100,6 @@ async function register(phone: Phone, label: string): Promise<Attempt> {
   const attempt: Attempt = { phone: phone.device.username, switch: phone.sw, at: Date.now(), ...final };
   attempts.push(attempt);
   return attempt;
-}
-
-/** Each phone refreshes every REFRESH_S, its first refresh offset so the phones spread over the interval. */
-function refreshLoop(phone: Phone, offsetMs: number): Promise<void> {
-  return (async () => {
-    await sleep(offsetMs);
-    while (running) {
-      const started = Date.now();
-      await register(phone, "refresh").catch(() => undefined);
-      const wait = REFRESH_S * 1000 - (Date.now() - started);
-      if (wait > 0) await sleep(wait);
-    }
-  })();
 }
 
 /**
@@ -232,15 +210,9 @@ afterAll(async () => {
   for (const step of stops.reverse()) await step().catch(() => undefined);
 });
 
-const summary = (list: Attempt[]) => {
-  const counts: Record<string, number> = {};
-  for (const a of list) counts[a.answer] = (counts[a.answer] ?? 0) + 1;
-  return counts;
-};
-
 it("measures two edge outages", async () => {
   for (const phone of phones) expect((await register(phone, "first")).answer).toBe("SIP/2.0 200 OK");
-  const loops = phones.map((phone, i) => refreshLoop(phone, (i * REFRESH_S * 1000) / phones.length));
+  const loops = phones.map((phone, i) => refreshLoop(() => register(phone, "refresh"), REFRESH_S, (i * REFRESH_S * 1000) / phones.length, () => running));
   const results: unknown[] = [];
   const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
@@ -269,11 +241,7 @@ it("measures two edge outages", async () => {
     const loadDuring = load();
     const during = attempts.filter((a) => a.at >= stoppedAt && a.at < backAt);
     // Every phone registered again: its first 200 after the edge is back.
-    const again: Record<string, number> = {};
-    while (Object.keys(again).length < phones.length && Date.now() - backAt < REFRESH_S * 2000) {
-      for (const a of attempts.filter((x) => x.at >= backAt && x.answer === "SIP/2.0 200 OK")) again[a.phone] ??= a.at - backAt;
-      await sleep(250);
-    }
+    const again = await registeredAgain(attempts, phones.length, backAt, REFRESH_S * 2000);
     const callAfter = await callOnce(`${kind}-after`, true);
     const after = await registrations();
     const looped = (list: Registration[]) => list.filter((r) => r.deviceId !== callee.device.id);

@@ -1,11 +1,9 @@
 // mod_xml_curl dialplan requests through the Worker, with the bodies FreeSWITCH 1.10.12 sent.
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import inviteBody from "../../fixtures/freeswitch/dialplan-INVITE-9196.body.txt?raw";
 import secondHopBody from "../../fixtures/freeswitch/dialplan-second-hop-from-peer-switch.body.txt?raw";
-import { registrarForId } from "../../../functions/accounts";
 import { call } from "../../helpers";
-import { addDevice, createSwitch, dialplanActions, freshAccount, isNotFound, parseXml, postXml, withField, withoutField, type TestSwitch } from "./support";
+import { addDevice, createSwitch, dialplanActions, freshAccount, isNotFound, parseXml, postXml, registerOn, withField, withoutField, type TestSwitch } from "./support";
 
 // The INVITE capture: device 1000 of realm 127.0.0.4 dials 9196 through the switch on 127.0.0.4.
 let accountId: string;
@@ -20,17 +18,6 @@ beforeEach(async () => {
   switchB = await createSwitch("sip:127.0.0.5:5060");
 });
 
-async function registerOn(accountIdOf: string, username: string, realm: string, host: string, switchId: string) {
-  const result = await registrarForId(env, accountIdOf)!.register(username, {
-    aor: `sip:${username}@${realm}`,
-    callId: `${username}-${host}-${switchId}`,
-    cseq: 1,
-    contacts: [{ uri: `sip:${username}@${host}:5060` }],
-    expires: 300,
-    switchId,
-  });
-  expect(result.status).toBe("registered");
-}
 
 describe("dialplan", () => {
   it("a callee registered on the asking switch is bridged to its contacts on that switch, with no user/ bridge (no directory request)", async () => {

@@ -3,15 +3,13 @@
 // directory request is the captured REGISTER's, re-signed for an INVITE to the destination (the
 // digest's uri names the Request-URI, as a phone's does); the dialplan requests are the captured
 // INVITE's.
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import inviteBody from "../../fixtures/freeswitch/dialplan-INVITE-9196.body.txt?raw";
 import registerBody from "../../fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
-import { registrarForId } from "../../../functions/accounts";
 import { destinationPattern } from "../../../functions/freeswitch/invite-route";
 import { computeHa1 } from "../../../registrar/digest";
 import { call } from "../../helpers";
-import { addDevice, createSwitch, dialplanActions, directoryUser, freshAccount, isNotFound, postXml, withField, type TestSwitch } from "./support";
+import { addDevice, createSwitch, dialplanActions, digestResponse, directoryUser, freshAccount, isNotFound, postXml, registerOn, withField, type TestSwitch } from "./support";
 
 const REALM = "127.0.0.4";
 const OTHER_REALM = "bravo.test";
@@ -30,16 +28,13 @@ beforeEach(async () => {
   switchB = await createSwitch("sip:127.0.0.5:5060");
 });
 
-const md5 = async (text: string) =>
-  [...new Uint8Array(await crypto.subtle.digest("MD5", new TextEncoder().encode(text)))].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Device 1000 of 127.0.0.4 calls `destination` at `host` through `sw`: the INVITE's directory answer. */
 async function invite(sw: TestSwitch, destination: string, options: { host?: string; password?: string; method?: string; ip?: string; profile?: string } = {}) {
   const { host = REALM, password = "s3cret-1000", method = "INVITE", ip = "127.0.0.1", profile = "internal" } = options;
   const nonce = crypto.randomUUID();
   const uri = `sip:${destination}@${host}:5060`;
-  const ha1 = await computeHa1("MD5", "1000", REALM, password);
-  const response = await md5(`${ha1}:${nonce}:00000001:6b8b4567:auth:${await md5(`${method}:${uri}`)}`);
+  const response = await digestResponse("1000", REALM, password, method, uri, nonce);
   const fields: Record<string, string> = {
     sip_auth_nonce: nonce,
     sip_auth_uri: uri,
@@ -77,17 +72,6 @@ function fileAction(route: Record<string, string>): [string, string] {
   return ["bridge", [local, route.edge_route_peers].filter(Boolean).join(",")];
 }
 
-async function registerOn(id: string, username: string, realm: string, host: string, switchId: string) {
-  const result = await registrarForId(env, id)!.register(username, {
-    aor: `sip:${username}@${realm}`,
-    callId: `${username}-${host}-${switchId}`,
-    cseq: 1,
-    contacts: [{ uri: `sip:${username}@${host}:5060` }],
-    expires: 300,
-    switchId,
-  });
-  expect(result.status).toBe("registered");
-}
 
 describe("the route in an INVITE's directory answer", () => {
   it("a callee registered on the asking switch: bridged to its contacts there, for that destination only", async () => {

@@ -1,8 +1,10 @@
 // FreeSWITCH-side helpers: a switch with its credential, posting mod_xml_curl bodies and hook
 // events the way a switch does, and reading the XML answers back with a real parser.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
 import { XMLParser } from "fast-xml-parser";
 import sipAuthBody from "../../fixtures/freeswitch/directory-sip_auth-REGISTER-user1000.body.txt?raw";
+import { registrarForId } from "../../../functions/accounts";
 import { computeHa1 } from "../../../registrar/digest";
 import { call } from "../../helpers";
 
@@ -128,8 +130,7 @@ export async function verifiedRegister(
   const { realm, username, password, ip = "127.0.0.1", callId = EVENT_CALL_ID } = device;
   const nonce = crypto.randomUUID();
   const uri = `sip:${realm}:5060`;
-  const ha1 = await computeHa1("MD5", username, realm, password);
-  const response = await md5Hex(`${ha1}:${nonce}:00000001:6b8b4567:auth:${await md5Hex(`${method}:${uri}`)}`);
+  const response = await digestResponse(username, realm, password, method, uri, nonce);
   const fields: Record<string, string> = {
     user: username,
     domain: realm,
@@ -148,4 +149,23 @@ export async function verifiedRegister(
   const reply = await postXml(body, sw.basic);
   if (isNotFound(reply.text)) throw new Error(`the edge did not verify ${username}@${realm}'s REGISTER through ${sw.id}`);
   return reply.text;
+}
+
+/** A phone's MD5 digest response (qop auth, nc 00000001, the captured cnonce) for `method` on `uri`. */
+export async function digestResponse(username: string, realm: string, password: string, method: string, uri: string, nonce: string): Promise<string> {
+  const ha1 = await computeHa1("MD5", username, realm, password);
+  return md5Hex(`${ha1}:${nonce}:00000001:6b8b4567:auth:${await md5Hex(`${method}:${uri}`)}`);
+}
+
+/** `username` of the account registered at `host` through the switch `switchId`, straight on its object. */
+export async function registerOn(accountId: string, username: string, realm: string, host: string, switchId: string): Promise<void> {
+  const result = await registrarForId(env, accountId)!.register(username, {
+    aor: `sip:${username}@${realm}`,
+    callId: `${username}-${host}-${switchId}`,
+    cseq: 1,
+    contacts: [{ uri: `sip:${username}@${host}:5060` }],
+    expires: 300,
+    switchId,
+  });
+  expect(result.status).toBe("registered");
 }
