@@ -35,7 +35,8 @@ describe("registration through FreeSWITCH", () => {
     expect(others).toEqual([]);
     expect(binding).toMatchObject({ aor: "sip:1001@acme.test", contact: `sip:1001@127.0.0.1:${run.port}`, callId: phone.callId, switchId: a.id });
     expect(binding!.expiresIn).toBeGreaterThan(POLICY.defaultExpires - 10);
-    expect(await bed.switchRegistrations("a", phone)).toHaveLength(1);
+    // The switch writes its registrations through its own SQL queue, after the 200 OK: wait for it.
+    await bed.until("switch A lists the phone", () => bed.switchRegistrations("a", phone), (contacts) => contacts.length === 1, 10_000);
   });
 
   it("a refresh costs exactly one edge request, and the hook posts no event for it", async () => {
@@ -54,7 +55,8 @@ describe("registration through FreeSWITCH", () => {
     const [after, ...others] = await bed.registrations(device.id);
     expect(others).toEqual([]);
     expect(after).toMatchObject({ id: before!.id, contact: before!.contact, callId: phone.callId, switchId: a.id });
-    expect(await bed.switchRegistrations("a", phone)).toHaveLength(1);
+    // The switch writes its registrations through its own SQL queue, after the 200 OK: wait for it.
+    await bed.until("switch A lists the phone", () => bed.switchRegistrations("a", phone), (contacts) => contacts.length === 1, 10_000);
   });
 
   it("Expires: 0 removes the binding, at the edge and on the switch", async () => {
